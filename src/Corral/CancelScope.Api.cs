@@ -1,0 +1,455 @@
+// The static surface of CancelScope: the ambient scope, opening scopes, timeouts, shields and checkpoints.
+// Every public method validates its arguments synchronously (bad input throws before anything runs) and then
+// hands over to one of the two cores at the bottom, so every flavour absorbs, closes and reports alike.
+using System;
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Corral.Core;
+
+namespace Corral;
+
+public sealed partial class CancelScope
+{
+    /// <summary>The ambient scope. Flows with the ExecutionContext: set inside a Corral async method, restored when it returns.</summary>
+    internal static readonly AsyncLocal<CancelScope?> s_current = new();
+
+    /// <summary>Gets the innermost scope the calling code runs in, or <see langword="null"/> outside any scope.</summary>
+    /// <remarks>The scope flows with the async call (an <see cref="AsyncLocal{T}"/>); children of a <see cref="TaskGroup"/> run in
+    /// the group's scope.</remarks>
+    public static CancelScope? Current => s_current.Value;
+
+    /// <summary>
+    /// Gets the token of <see cref="Current"/>, or <see cref="CancellationToken.None"/> outside any scope. Pass it to every .NET
+    /// API that takes a token.
+    /// </summary>
+    public static CancellationToken CurrentToken => s_current.Value?.Token ?? CancellationToken.None;
+
+    /// <summary>Gets the effective deadline of <see cref="Current"/> (the earliest up to the first shield), or <see langword="null"/>.</summary>
+    public static DateTimeOffset? CurrentDeadline => s_current.Value?.EffectiveDeadline;
+
+    /// <summary>Runs <paramref name="body"/> in a new scope nested in <see cref="Current"/>.</summary>
+    /// <param name="body">The block; it receives the scope, so it can cancel it, move its deadline or hand it out.</param>
+    /// <param name="options">Name, deadline, shield and clock; all optional.</param>
+    /// <returns>A task that completes when the body has, after the scope absorbed its own cancellation if that is how it ended.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentException">Both <see cref="CancelScopeOptions.Deadline"/> and <see cref="CancelScopeOptions.Timeout"/> are set.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The options' timeout is invalid (see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>).</exception>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>The body's <see cref="OperationCanceledException"/> is absorbed only when this scope's own cancel was called
+    /// (<see cref="CancelledCaught"/> becomes true); any other exception passes through unchanged.</item>
+    /// </list>
+    /// </remarks>
+    public static Task RunAsync(Func<CancelScope, Task> body, CancelScopeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = Open(options, ScopeKind.Scope);
+        return RunVoidCoreAsync(scope, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> in a new scope nested in <see cref="Current"/> and returns its value, if it produced one.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="body">The block; it receives the scope.</param>
+    /// <param name="options">Name, deadline, shield and clock; all optional.</param>
+    /// <returns>The value, or a cut-off result when the scope absorbed its own cancellation.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentException">Both a deadline and a timeout are set in <paramref name="options"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The options' timeout is invalid.</exception>
+    public static Task<ScopeResult<T>> RunAsync<T>(Func<CancelScope, Task<T>> body, CancelScopeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = Open(options, ScopeKind.Scope);
+        return RunValueCoreAsync<T>(scope, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and moves on when it passes.</summary>
+    /// <param name="timeout">How long the body may run. <see cref="TimeSpan.Zero"/> cancels at the first checkpoint;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> sets no deadline.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when it was cut off by this scope's cancellation.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite), is
+    /// <see cref="TimeSpan.MaxValue"/>, or puts the deadline past <see cref="DateTimeOffset.MaxValue"/>.</exception>
+    /// <remarks>Cancellation from outside is not absorbed: it propagates as <see cref="OperationCanceledException"/>.</remarks>
+    public static Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        return CompletedAsync(RunVoidCoreAsync(scope, body));
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value if it finished in time.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>The value, or a cut-off result.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
+    public static Task<ScopeResult<T>> MoveOnAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        return RunValueCoreAsync<T>(scope, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and moves on when it passes.</summary>
+    /// <param name="deadline">The instant on the clock of <see cref="Current"/> (or the system clock) at which the body is cancelled.
+    /// A deadline in the past cancels at the first checkpoint.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when it was cut off.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public static Task<bool> MoveOnAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        return CompletedAsync(RunVoidCoreAsync(scope, body));
+    }
+
+    /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value if it finished in time.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="deadline">The instant at which the body is cancelled.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>The value, or a cut-off result.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    public static Task<ScopeResult<T>> MoveOnAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        return RunValueCoreAsync<T>(scope, body);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and throws <see cref="TimeoutException"/> if it passes.</summary>
+    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>A task that completes when the body has.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
+    /// <exception cref="TimeoutException">This scope's own deadline cut the body off; the cancellation is the inner exception.
+    /// External cancellation is never turned into a timeout: it propagates as <see cref="OperationCanceledException"/>.</exception>
+    public static Task FailAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        return FailCoreAsync(scope, body, timeout);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value; throws
+    /// <see cref="TimeoutException"/> if the deadline passes.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="timeout">How long the body may run.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>The body's value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
+    /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
+    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope
+    /// (there is no value to return), or by cancellation from outside.</exception>
+    public static Task<T> FailAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        return FailCoreAsync<T>(scope, body, timeout);
+    }
+
+    /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and throws <see cref="TimeoutException"/> if it passes.</summary>
+    /// <param name="deadline">The instant at which the body is cut off.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>A task that completes when the body has.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
+    public static Task FailAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        return FailCoreAsync(scope, body, timeout: null);
+    }
+
+    /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value; throws
+    /// <see cref="TimeoutException"/> if the deadline passes.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="deadline">The instant at which the body is cut off.</param>
+    /// <param name="body">The block; it receives the scope's token.</param>
+    /// <returns>The body's value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
+    public static Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        return FailCoreAsync<T>(scope, body, timeout: null);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> shielded from the cancellation of every enclosing scope, optionally bounded by its own
+    /// <paramref name="timeout"/>: the tool for cleanup in a <c>finally</c>.
+    /// </summary>
+    /// <param name="body">The cleanup; it receives the shield's token, which enclosing cancellation does not reach.</param>
+    /// <param name="timeout">The shield's own deadline; <see langword="null"/> or <see cref="Timeout.InfiniteTimeSpan"/> for none
+    /// (then the cleanup must end by itself).</param>
+    /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when the shield's own deadline cut it off.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
+    /// <remarks>A timeout does not throw: a <c>finally</c> that throws would hide the exception that is unwinding.</remarks>
+    public static Task<bool> ShieldAsync(Func<CancellationToken, Task> body, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
+        return CompletedAsync(RunVoidCoreAsync(scope, body));
+    }
+
+    /// <summary>Runs <paramref name="body"/> shielded from enclosing cancellation and returns its value if it finished in time.</summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="body">The work; it receives the shield's token.</param>
+    /// <param name="timeout">The shield's own deadline, or <see langword="null"/> for none.</param>
+    /// <returns>The value, or a cut-off result when the shield's own deadline passed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
+    public static Task<ScopeResult<T>> ShieldAsync<T>(Func<CancellationToken, Task<T>> body, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
+        return RunValueCoreAsync<T>(scope, body);
+    }
+
+    /// <summary>
+    /// A checkpoint: throws <see cref="ScopeCancelledException"/> if <see cref="Current"/> is cancelled, and otherwise returns
+    /// at once.
+    /// </summary>
+    /// <returns>A completed task, or one faulted with the cancellation.</returns>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Level-triggered: in a cancelled scope it throws every time it is called.</item>
+    /// <item>Allocates nothing when there is no cancellation, and does not yield the thread: add
+    /// <c>await Task.Yield()</c> for that.</item>
+    /// </list>
+    /// </remarks>
+    public static ValueTask CheckpointAsync()
+    {
+        var scope = s_current.Value;
+        if (scope is null || scope._cancelledBy is null)
+        {
+            return default;
+        }
+
+        return ValueTask.FromException(scope.CreateCancelledException());
+    }
+
+    /// <summary>Throws <see cref="ScopeCancelledException"/> if <see cref="Current"/> is cancelled; the synchronous checkpoint.</summary>
+    /// <exception cref="ScopeCancelledException">The ambient scope is cancelled.</exception>
+    public static void ThrowIfCancelled()
+    {
+        var scope = s_current.Value;
+        if (scope is not null && scope._cancelledBy is not null)
+        {
+            throw scope.CreateCancelledException();
+        }
+    }
+
+    /// <summary>Waits for <paramref name="delay"/> on the ambient scope's clock; a checkpoint before and during the wait.</summary>
+    /// <param name="delay">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
+    /// <returns>A task that completes after the delay.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative (other than infinite) or
+    /// <see cref="TimeSpan.MaxValue"/>.</exception>
+    /// <exception cref="ScopeCancelledException">The ambient scope is or becomes cancelled (in the returned task).</exception>
+    public static Task SleepAsync(TimeSpan delay)
+    {
+        Timeouts.ValidateDelay(delay, nameof(delay));
+        var scope = s_current.Value;
+        if (scope is null)
+        {
+            return Task.Delay(delay, TimeProvider.System);
+        }
+
+        if (scope._cancelledBy is not null)
+        {
+            return Task.FromException(scope.CreateCancelledException());
+        }
+
+        return SleepCoreAsync(scope, delay);
+    }
+
+    private static async Task SleepCoreAsync(CancelScope scope, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, scope._timeProvider, scope.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (scope._cancelledBy is not null)
+        {
+            throw scope.CreateCancelledException();
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Opening scopes
+    // ----------------------------------------------------------------------------------------------
+
+    private static CancelScope Open(CancelScopeOptions? options, ScopeKind kind)
+    {
+        if (options is null)
+        {
+            var plain = new CancelScope(s_current.Value, name: null, timeProvider: null, shield: false, kind);
+            plain.Open(NoDeadline);
+            return plain;
+        }
+
+        if (options.Deadline is not null && options.Timeout is not null)
+        {
+            throw new ArgumentException("Set either Deadline or Timeout in CancelScopeOptions, not both.", nameof(options));
+        }
+
+        var scope = new CancelScope(s_current.Value, options.Name, options.TimeProvider, options.Shield, kind);
+        var ticks = options.Timeout is { } timeout
+            ? Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, "options.Timeout")
+            : options.Deadline?.UtcTicks ?? NoDeadline;
+        scope.Open(ticks);
+        return scope;
+    }
+
+    private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield)
+    {
+        var scope = new CancelScope(s_current.Value, name: null, timeProvider: null, shield, kind);
+        scope.Open(Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName));
+        return scope;
+    }
+
+    private static CancelScope OpenWithDeadline(long deadlineTicks, ScopeKind kind, bool shield)
+    {
+        var scope = new CancelScope(s_current.Value, name: null, timeProvider: null, shield, kind);
+        scope.Open(deadlineTicks);
+        return scope;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // The two cores: run a body as the ambient scope, absorb what is ours, close, report.
+    // ----------------------------------------------------------------------------------------------
+
+    /// <summary>Runs a body returning <see cref="Task"/>; returns the cancellation it absorbed, or null when the body completed.</summary>
+    private static async Task<OperationCanceledException?> RunVoidCoreAsync(CancelScope scope, Delegate body)
+    {
+        s_current.Value = scope;
+        Exception? error = null;
+        try
+        {
+            var task = body is Func<CancelScope, Task> withScope
+                ? withScope(scope)
+                : ((Func<CancellationToken, Task>)body)(scope.Token);
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        return scope.Exit(error);
+    }
+
+    /// <summary>Runs a body returning <see cref="Task{T}"/>; returns its value or a cut-off result.</summary>
+    private static async Task<ScopeResult<T>> RunValueCoreAsync<T>(CancelScope scope, Delegate body)
+    {
+        s_current.Value = scope;
+        Exception? error = null;
+        T value = default!;
+        try
+        {
+            var task = body is Func<CancelScope, Task<T>> withScope
+                ? withScope(scope)
+                : ((Func<CancellationToken, Task<T>>)body)(scope.Token);
+            value = await task.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        return scope.Exit(error) is null ? new ScopeResult<T>(value) : default;
+    }
+
+    private static async Task<bool> CompletedAsync(Task<OperationCanceledException?> run) =>
+        await run.ConfigureAwait(false) is null;
+
+    private static async Task FailCoreAsync(CancelScope scope, Delegate body, TimeSpan? timeout)
+    {
+        var absorbed = await RunVoidCoreAsync(scope, body).ConfigureAwait(false);
+        if (absorbed is not null && scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
+        {
+            throw scope.CreateTimeoutException(absorbed, timeout);
+        }
+    }
+
+    private static async Task<T> FailCoreAsync<T>(CancelScope scope, Delegate body, TimeSpan? timeout)
+    {
+        s_current.Value = scope;
+        Exception? error = null;
+        T value = default!;
+        try
+        {
+            var task = ((Func<CancellationToken, Task<T>>)body)(scope.Token);
+            value = await task.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        var absorbed = scope.Exit(error);
+        if (absorbed is null)
+        {
+            return value;
+        }
+
+        if (scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
+        {
+            throw scope.CreateTimeoutException(absorbed, timeout);
+        }
+
+        // Cut off by an explicit Cancel of this scope: there is no value to return, so the cancellation goes on.
+        ExceptionDispatchInfo.Throw(absorbed);
+        return default!;
+    }
+
+    /// <summary>
+    /// Ends the block: closes the scope, absorbs the body's cancellation if it is this scope's own, and rethrows anything else
+    /// (with errors from token callbacks, if any).
+    /// </summary>
+    /// <param name="error">How the body ended: null when it completed.</param>
+    /// <returns>The absorbed cancellation, or null when the body completed.</returns>
+    internal OperationCanceledException? Exit(Exception? error)
+    {
+        Close();
+        OperationCanceledException? absorbed = null;
+        if (error is OperationCanceledException oce && CancelCalled)
+        {
+            MarkCancelledCaught();
+            absorbed = oce;
+            error = null;
+        }
+
+        var callbackErrors = TakeCallbackErrors();
+        if (callbackErrors is not null)
+        {
+            throw new AggregateException(
+                string.Create(CultureInfo.InvariantCulture, $"{callbackErrors.Length} callback(s) registered on the token of {DescribeForMessage()} threw while it was cancelled."),
+                error is null ? callbackErrors : [error, .. callbackErrors]);
+        }
+
+        if (error is not null)
+        {
+            ExceptionDispatchInfo.Throw(error);
+        }
+
+        return absorbed;
+    }
+
+    private TimeoutException CreateTimeoutException(OperationCanceledException inner, TimeSpan? timeout)
+    {
+        var what = timeout is { } t
+            ? string.Create(CultureInfo.InvariantCulture, $"within {t}")
+            : string.Create(CultureInfo.InvariantCulture, $"by its deadline {Deadline:O}");
+        return new TimeoutException($"The operation did not complete {what}; the deadline of {DescribeForMessage()} passed.", inner);
+    }
+
+    internal string DescribeForMessage() => Name is { } name ? $"scope '{name}'" : "the scope";
+}

@@ -1,0 +1,315 @@
+// ---------------------------------------------------------------------------------------------
+// DeadlineQueue: every live deadline on one TimeProvider, behind one timer.
+//
+// PERFORMANCE ASSUMPTIONS (as TimerQueue states its own): deadlines are armed and disarmed far more
+// often than they fire — most scopes finish before their deadline. So arming and disarming must be
+// cheap and must not create a timer each; firing may cost more.
+//
+// THE DESIGN. An indexed binary min-heap of scopes keyed by due time (each scope stores its own heap
+// index, so removal is O(log n) with no search and no allocation), and a single ITimer armed for the
+// earliest due time. When the timer fires, every scope whose due time has passed *by the provider's
+// clock* is popped under the lock, the timer is re-armed for the next one, and the scopes are told
+// outside the lock (cancelling runs user callbacks). A scope re-checks the clock itself and re-queues
+// if the timer fired early or its deadline moved: deadlines never fire early.
+//
+// WHY NOT CancellationTokenSource.CancelAfter: a timer per scope, and a token source per scope even
+// when nobody reads the token; and it reads the system clock, not the scope's TimeProvider.
+//
+// LIMITS. The timer is armed with the remaining time as a TimeSpan; the System provider caps one
+// wait at about 49 days, after which the queue simply re-arms. Fake providers get exact ticks.
+// ---------------------------------------------------------------------------------------------
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace Corral.Core;
+
+/// <summary>All armed deadlines of one <see cref="TimeProvider"/>, coalesced behind one timer.</summary>
+internal sealed class DeadlineQueue
+{
+    /// <summary>The longest single wait a timer accepts (0xfffffffe ms).</summary>
+    private static readonly TimeSpan s_maxWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+
+    /// <summary>The queue of <see cref="TimeProvider.System"/>, kept apart so the common case skips the table lookup.</summary>
+    private static readonly DeadlineQueue s_system = new(TimeProvider.System);
+
+    /// <summary>Queues of other providers (fake clocks in tests); collected with their provider.</summary>
+    private static readonly ConditionalWeakTable<TimeProvider, DeadlineQueue> s_queues = new();
+
+    /// <summary>The clock whose deadlines this queue keeps.</summary>
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Guards every field below and the heap fields of every queued scope.</summary>
+    private readonly object _gate = new();
+
+    /// <summary>The heap; slots at and past <see cref="_count"/> are null.</summary>
+    private CancelScope?[] _heap = new CancelScope?[16];
+
+    /// <summary>Number of queued scopes.</summary>
+    private int _count;
+
+    /// <summary>The one timer, created on first use.</summary>
+    private ITimer? _timer;
+
+    /// <summary>The due time the timer is armed for, or <see cref="CancelScope.NoDeadline"/> when disarmed.</summary>
+    private long _armedTicks = CancelScope.NoDeadline;
+
+    private DeadlineQueue(TimeProvider timeProvider) => _timeProvider = timeProvider;
+
+    /// <summary>Number of armed deadlines (diagnostics and tests).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Gets the queue for a provider.</summary>
+    internal static DeadlineQueue For(TimeProvider timeProvider) =>
+        ReferenceEquals(timeProvider, TimeProvider.System)
+            ? s_system
+            : s_queues.GetValue(timeProvider, static p => new DeadlineQueue(p));
+
+    /// <summary>Queues the scope for the given due time, or moves it there if already queued.</summary>
+    internal void AddOrUpdate(CancelScope scope, long dueTicks)
+    {
+        lock (_gate)
+        {
+            if (scope.HeapIndex < 0)
+            {
+                if (_count == _heap.Length)
+                {
+                    Array.Resize(ref _heap, _count * 2);
+                }
+
+                scope.HeapDueTicks = dueTicks;
+                scope.HeapIndex = _count;
+                _heap[_count++] = scope;
+                SiftUp(scope.HeapIndex);
+            }
+            else
+            {
+                var old = scope.HeapDueTicks;
+                scope.HeapDueTicks = dueTicks;
+                if (dueTicks < old)
+                {
+                    SiftUp(scope.HeapIndex);
+                }
+                else
+                {
+                    SiftDown(scope.HeapIndex);
+                }
+            }
+
+            AssertInvariants();
+            RearmLocked();
+        }
+    }
+
+    /// <summary>Takes the scope out of the queue if it is there.</summary>
+    internal void Remove(CancelScope scope)
+    {
+        // Only the scope adds itself, under its own lock, and never after it closed; a -1 seen here is final for the caller.
+        if (Volatile.Read(ref scope.HeapIndex) < 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (scope.HeapIndex < 0)
+            {
+                return;
+            }
+
+            RemoveAtLocked(scope.HeapIndex);
+            AssertInvariants();
+
+            // Leave the timer armed for an earlier time if the earliest went away: a spurious wake-up costs one
+            // callback, while re-arming on every removal would cost a timer update per scope exit.
+            if (_count == 0)
+            {
+                DisarmLocked();
+            }
+        }
+    }
+
+    private void OnTimer()
+    {
+        List<CancelScope>? due = null;
+        lock (_gate)
+        {
+            _armedTicks = CancelScope.NoDeadline;
+            var now = _timeProvider.GetUtcNow().UtcTicks;
+            while (_count > 0 && _heap[0]!.HeapDueTicks <= now)
+            {
+                (due ??= new()).Add(_heap[0]!);
+                RemoveAtLocked(0);
+            }
+
+            AssertInvariants();
+            RearmLocked();
+        }
+
+        if (due is null)
+        {
+            return;
+        }
+
+        foreach (var scope in due)
+        {
+            scope.OnDeadlineReached();
+        }
+    }
+
+    private void RearmLocked()
+    {
+        Debug.Assert(Monitor.IsEntered(_gate), "under the lock");
+        if (_count == 0)
+        {
+            return;
+        }
+
+        var next = _heap[0]!.HeapDueTicks;
+        if (next == _armedTicks)
+        {
+            return;
+        }
+
+        // Never arm with zero: a fake clock may fire a zero-due timer synchronously, under our lock.
+        var wait = TimeSpan.FromTicks(Math.Max(1, next - _timeProvider.GetUtcNow().UtcTicks));
+        if (wait > s_maxWait)
+        {
+            wait = s_maxWait;
+        }
+
+        if (_timer is null)
+        {
+            // The timer must not capture the ambient ExecutionContext (and with it a CancelScope) of whoever armed it first.
+            var restore = !ExecutionContext.IsFlowSuppressed();
+            if (restore)
+            {
+                ExecutionContext.SuppressFlow();
+            }
+
+            try
+            {
+                _timer = _timeProvider.CreateTimer(static s => ((DeadlineQueue)s!).OnTimer(), this, wait, Timeout.InfiniteTimeSpan);
+            }
+            finally
+            {
+                if (restore)
+                {
+                    ExecutionContext.RestoreFlow();
+                }
+            }
+        }
+        else
+        {
+            _timer.Change(wait, Timeout.InfiniteTimeSpan);
+        }
+
+        _armedTicks = next;
+    }
+
+    private void DisarmLocked()
+    {
+        if (_timer is not null && _armedTicks != CancelScope.NoDeadline)
+        {
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        _armedTicks = CancelScope.NoDeadline;
+    }
+
+    private void RemoveAtLocked(int index)
+    {
+        var removed = _heap[index]!;
+        var last = --_count;
+        if (index != last)
+        {
+            var moved = _heap[last]!;
+            _heap[index] = moved;
+            moved.HeapIndex = index;
+            _heap[last] = null;
+            SiftDown(index);
+            SiftUp(moved.HeapIndex);
+        }
+        else
+        {
+            _heap[last] = null;
+        }
+
+        Volatile.Write(ref removed.HeapIndex, -1);
+    }
+
+    private void SiftUp(int index)
+    {
+        var item = _heap[index]!;
+        while (index > 0)
+        {
+            var parentIndex = (index - 1) >> 1;
+            var parent = _heap[parentIndex]!;
+            if (parent.HeapDueTicks <= item.HeapDueTicks)
+            {
+                break;
+            }
+
+            _heap[index] = parent;
+            parent.HeapIndex = index;
+            index = parentIndex;
+        }
+
+        _heap[index] = item;
+        item.HeapIndex = index;
+    }
+
+    private void SiftDown(int index)
+    {
+        var item = _heap[index]!;
+        while (true)
+        {
+            var child = (index << 1) + 1;
+            if (child >= _count)
+            {
+                break;
+            }
+
+            if (child + 1 < _count && _heap[child + 1]!.HeapDueTicks < _heap[child]!.HeapDueTicks)
+            {
+                child++;
+            }
+
+            if (_heap[child]!.HeapDueTicks >= item.HeapDueTicks)
+            {
+                break;
+            }
+
+            _heap[index] = _heap[child];
+            _heap[index]!.HeapIndex = index;
+            index = child;
+        }
+
+        _heap[index] = item;
+        item.HeapIndex = index;
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertInvariants()
+    {
+        Debug.Assert(Monitor.IsEntered(_gate), "under the lock");
+
+        // Full check only on small heaps: debug builds run the stress tests too, and must stay O(log n) per operation there.
+        for (var i = 0; i < _count && _count <= 64; i++)
+        {
+            Debug.Assert(_heap[i]!.HeapIndex == i, "each scope knows its slot");
+            Debug.Assert(i == 0 || _heap[(i - 1) >> 1]!.HeapDueTicks <= _heap[i]!.HeapDueTicks, "heap order");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+using System.Globalization;
+using System.Threading;
+
+namespace Corral.Core;
+
+/// <summary>Validation and conversion of the timeouts every API accepts, so all of them reject bad input alike.</summary>
+internal static class Timeouts
+{
+    /// <summary>
+    /// Turns a relative timeout into an absolute deadline in UTC ticks on <paramref name="timeProvider"/>.
+    /// </summary>
+    /// <returns><see cref="CancelScope.NoDeadline"/> for <see cref="Timeout.InfiniteTimeSpan"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The timeout is negative (other than infinite), is
+    /// <see cref="TimeSpan.MaxValue"/>, or puts the deadline past <see cref="DateTimeOffset.MaxValue"/>.</exception>
+    internal static long ToDeadlineTicks(TimeSpan timeout, TimeProvider timeProvider, string paramName)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return CancelScope.NoDeadline;
+        }
+
+        if (timeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(
+                paramName,
+                timeout,
+                "The timeout must not be negative. Use TimeSpan.Zero to cancel at the first checkpoint, or Timeout.InfiniteTimeSpan for no deadline.");
+        }
+
+        if (timeout == TimeSpan.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(
+                paramName,
+                timeout,
+                "TimeSpan.MaxValue is not a timeout. Use Timeout.InfiniteTimeSpan (or a scope without a deadline) for no deadline.");
+        }
+
+        var now = timeProvider.GetUtcNow().UtcTicks;
+        if (timeout.Ticks > DateTimeOffset.MaxValue.UtcTicks - now)
+        {
+            throw new ArgumentOutOfRangeException(
+                paramName,
+                timeout,
+                string.Create(CultureInfo.InvariantCulture, $"The timeout {timeout} puts the deadline past DateTimeOffset.MaxValue. Use Timeout.InfiniteTimeSpan for no deadline."));
+        }
+
+        return now + timeout.Ticks;
+    }
+
+    /// <summary>Validates a delay for <c>SleepAsync</c>: as for timeouts.</summary>
+    internal static void ValidateDelay(TimeSpan delay, string paramName)
+    {
+        if (delay == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        if (delay < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(paramName, delay, "The delay must not be negative. Use Timeout.InfiniteTimeSpan to sleep until cancelled.");
+        }
+
+        if (delay == TimeSpan.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(paramName, delay, "TimeSpan.MaxValue is not a delay. Use Timeout.InfiniteTimeSpan to sleep until cancelled.");
+        }
+    }
+}

@@ -1,0 +1,494 @@
+// ---------------------------------------------------------------------------------------------
+// TaskGroup: trio's nursery for .NET.
+//
+// THE PROMISE. The group never completes while one of its tasks runs; the first failure cancels the
+// rest; every failure is reported once, in the order it happened, in one TaskGroupException.
+//
+// THE DESIGN (docs/adr/0002).
+//   * `_pending` counts the body (1) plus every child that has not finished. It only reaches 0 once:
+//     the body has ended and no child is left. 0 means closed; Start after that throws.
+//     Children may start children while the group waits for them, as in trio.
+//   * Children share the group's scope: no scope, token source or timer per child.
+//   * A task's OperationCanceledException is not a failure while the group's scope is cancelled (by
+//     the group, a failure, or an ancestor). One while nothing cancelled the group is a failure: it is
+//     someone else's timeout, and swallowing it would lose it.
+//   * The first failure cancels the group's scope with a reason naming the task and its exception.
+//
+// THE RACES, CASE BY CASE.
+//   1. Start racing the close: both go through `_pending` by CompareExchange. Either Start increments
+//      first (the group then waits for the new child), or the count hit 0 first (Start throws).
+//   2. The last child finishing as the body ends: the body publishes `_allDone` before it releases its
+//      count (a full fence), so whoever takes the count to 0 finds the completion source to signal.
+//   3. A failure racing a cancellation: a task's exception is classified when it is caught; an
+//      OperationCanceledException seen while the scope is cancelled is dropped, anything else is kept.
+//   4. Cancel from many threads: forwarded to the scope, where the first reason wins.
+// ---------------------------------------------------------------------------------------------
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Corral.Core;
+
+namespace Corral;
+
+/// <summary>
+/// A set of concurrent tasks that all end before the group does: trio's nursery for .NET.
+/// </summary>
+/// <remarks>
+/// <para>Open one with <see cref="RunAsync(Func{TaskGroup, Task}, TaskGroupOptions?)"/>; start children from the body (or from
+/// any child) with <see cref="Start(Func{CancellationToken, Task}, string?)"/>.</para>
+/// <list type="bullet">
+/// <item>The group's body and children run in the group's <see cref="Scope"/>; cancelling it cancels them all.</item>
+/// <item>The group never completes while a child runs, whatever the body did.</item>
+/// <item>The first failure (a child's or the body's) cancels the group, with a reason naming it.</item>
+/// <item>If anything failed, the group throws one <see cref="TaskGroupException"/> with every failure in the order it happened.</item>
+/// <item>If the group was cancelled from outside and nothing failed, the cancellation propagates to the enclosing scope.</item>
+/// <item><see cref="Start(Func{CancellationToken, Task}, string?)"/>, <see cref="Start{T}"/>, <see cref="StartAsync{T}"/> and
+/// <see cref="Cancel"/> are safe to call from any thread.</item>
+/// </list>
+/// <para>Lifecycle:</para>
+/// <code>
+///   state     | Start        | how it is left
+///   ----------+--------------+-------------------------------------------------------------
+///   open      | runs a child | body ended and no child left -> closed
+///   closed    | throws       | (final: RunAsync then returns or throws)
+/// </code>
+/// </remarks>
+[DebuggerDisplay("TaskGroup '{Name ?? \"(unnamed)\",nq}' pending={_pending}")]
+public sealed class TaskGroup
+{
+    /// <summary>The group's scope: the body and every child run in it.</summary>
+    private readonly CancelScope _scope;
+
+    /// <summary>Where children run first.</summary>
+    private readonly ChildStartMode _startMode;
+
+    /// <summary>Guards <see cref="_failures"/>.</summary>
+    private readonly object _gate = new();
+
+    /// <summary>The body (1) plus unfinished children. INVARIANT: once 0, it stays 0 (the group is closed).</summary>
+    private int _pending = 1;
+
+    /// <summary>Number of children started so far; names unnamed ones.</summary>
+    private int _started;
+
+    /// <summary>Completed when <see cref="_pending"/> reaches 0, if the body had to wait. Published before the body's release.</summary>
+    private TaskCompletionSource? _allDone;
+
+    /// <summary>Failures in the order they were caught. Guarded by <see cref="_gate"/>.</summary>
+    private List<TaskFailure>? _failures;
+
+    /// <summary>Set when some task ended with the group's cancellation (used for <see cref="CancelScope.CancelledCaught"/>).</summary>
+    private volatile bool _sawCancellation;
+
+    private TaskGroup(CancelScope scope, ChildStartMode startMode)
+    {
+        _scope = scope;
+        _startMode = startMode;
+    }
+
+    /// <summary>Gets the group's scope: cancel it, give it a deadline or shield it like any scope.</summary>
+    public CancelScope Scope => _scope;
+
+    /// <summary>Gets the group's name, or <see langword="null"/>.</summary>
+    public string? Name => _scope.Name;
+
+    /// <summary>Gets a value indicating whether the group has closed: its body ended and every child finished.</summary>
+    public bool IsClosed => Volatile.Read(ref _pending) == 0;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> as the body of a new group nested in <see cref="CancelScope.Current"/>, and returns when the
+    /// body and every child have finished.
+    /// </summary>
+    /// <param name="body">The body; it receives the group, to start children.</param>
+    /// <param name="options">Name and start mode; optional.</param>
+    /// <returns>A task that completes when the group has closed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="TaskGroupException">The body or a child failed (in the returned task).</exception>
+    /// <exception cref="OperationCanceledException">An enclosing scope was cancelled and nothing failed (in the returned task).</exception>
+    public static Task RunAsync(Func<TaskGroup, Task> body, TaskGroupOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var group = Open(options);
+        return group.RunBodyAsync<object?>(body, returnsValue: false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> as the body of a new group and returns its value once every child has finished.
+    /// </summary>
+    /// <typeparam name="T">The body's result type.</typeparam>
+    /// <param name="body">The body; it receives the group.</param>
+    /// <param name="options">Name and start mode; optional.</param>
+    /// <returns>The body's value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="TaskGroupException">The body or a child failed.</exception>
+    /// <exception cref="OperationCanceledException">An enclosing scope was cancelled and nothing failed; or the group's own
+    /// <see cref="Cancel"/> cut the body off, so there is no value to return.</exception>
+    public static Task<T> RunAsync<T>(Func<TaskGroup, Task<T>> body, TaskGroupOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var group = Open(options);
+        return group.RunBodyAsync<T>(body, returnsValue: true);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="work"/> as a child of the group: trio's <c>start_soon</c>.
+    /// </summary>
+    /// <param name="work">The child; it receives the group's token.</param>
+    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group has closed.</exception>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Returns nothing on purpose: the child belongs to the group, which awaits it and reports its failure.</item>
+    /// <item>Under <see cref="ChildStartMode.Inline"/> (the default) the child runs on this thread until its first incomplete await;
+    /// an exception it throws before then is a failure of the group, not of this call.</item>
+    /// <item>A child started in a cancelled group still runs, with a cancelled token: its first checkpoint throws.</item>
+    /// </list>
+    /// </remarks>
+    public void Start(Func<CancellationToken, Task> work, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var taskName = Admit(name);
+        if (_startMode == ChildStartMode.ThreadPool)
+        {
+            ThreadPool.QueueUserWorkItem(static s => _ = s.Group.RunChildAsync(s.Work, s.Name), (Group: this, Work: work, Name: taskName), preferLocal: false);
+        }
+        else
+        {
+            _ = RunChildAsync(work, taskName);
+        }
+    }
+
+    /// <summary>Starts <paramref name="work"/> as a child of the group and returns a task for its value.</summary>
+    /// <typeparam name="T">The child's result type.</typeparam>
+    /// <param name="work">The child; it receives the group's token.</param>
+    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <returns>A task that completes with the child's value, or its exception or cancellation.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group has closed.</exception>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>A failure of the child is a failure of the group, reported once: awaiting the returned task in the body rethrows the
+    /// same exception, and the group does not count it twice.</item>
+    /// <item>The returned task completes before the group closes. Not awaiting it loses nothing: the group reports the failure.</item>
+    /// </list>
+    /// </remarks>
+    public Task<T> Start<T>(Func<CancellationToken, Task<T>> work, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var taskName = Admit(name);
+        if (_startMode == ChildStartMode.ThreadPool)
+        {
+            var tcs = new TaskCompletionSource<Task<T>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ThreadPool.QueueUserWorkItem(
+                static s =>
+                {
+                    var inner = s.Group.InvokeValueAsync(s.Work);
+                    s.Tcs.SetResult(inner);
+                    _ = s.Group.RunChildAsync(static (ct, t) => t, inner, s.Name);
+                },
+                (Group: this, Work: work, Name: taskName, Tcs: tcs),
+                preferLocal: false);
+            return tcs.Task.Unwrap();
+        }
+
+        var task = InvokeValueAsync(work);
+        _ = RunChildAsync(static (ct, t) => t, task, taskName);
+        return task;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="work"/> and waits until it signals that it has started, then returns the value it signalled:
+    /// trio's <c>nursery.start</c>.
+    /// </summary>
+    /// <typeparam name="T">The type of the value the child signals (an address, a port, a handle).</typeparam>
+    /// <param name="work">The child; it receives the signal to call and a token.</param>
+    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <returns>A task that completes with the value passed to <see cref="StartSignal{T}.Started(T)"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group has closed (thrown here); or the child returned without signalling
+    /// (in the returned task).</exception>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Until it signals, the child runs under the caller's scope: the caller's cancellation reaches it, and an exception it
+    /// throws goes to the caller (in the returned task), not to the group.</item>
+    /// <item>Once it signals, it runs under the group's scope, and its failures are the group's.</item>
+    /// <item>The group does not close while the child is starting.</item>
+    /// </list>
+    /// </remarks>
+    public Task<T> StartAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var taskName = Admit(name);
+        var childScope = new CancelScope(CancelScope.Current, taskName, _scope.TimeProvider, shield: false, ScopeKind.StartingTask);
+        childScope.Open(CancelScope.NoDeadline);
+        var signal = new StartSignal<T>(this, childScope, taskName);
+        _ = RunStartingChildAsync(work, signal, childScope, taskName);
+        return signal.Task;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="work"/> and waits until it signals that it has started: trio's <c>nursery.start</c> without a value.
+    /// </summary>
+    /// <param name="work">The child; it receives the signal to call and a token.</param>
+    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <returns>A task that completes when the child calls <see cref="StartSignal.Started()"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The group has closed; or the child returned without signalling.</exception>
+    /// <remarks>As <see cref="StartAsync{T}"/>.</remarks>
+    public Task StartAsync(Func<StartSignal, CancellationToken, Task> work, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        return StartAsync<bool>((signal, ct) => work(new StartSignal(signal), ct), name);
+    }
+
+    /// <summary>Cancels the group's scope: the body and every child. Same as <c>Scope.Cancel(reason)</c>.</summary>
+    /// <param name="reason">Text for the reason; default <c>"cancel requested"</c>.</param>
+    /// <remarks>When nothing failed, the group then ends normally: it absorbs its own cancellation.</remarks>
+    public void Cancel(string? reason = null) => _scope.Cancel(reason);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"TaskGroup '{Name ?? "(unnamed)"}'";
+
+    // ----------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------
+
+    private static TaskGroup Open(TaskGroupOptions? options)
+    {
+        var scope = new CancelScope(CancelScope.Current, options?.Name, timeProvider: null, shield: false, ScopeKind.TaskGroup);
+        var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline);
+        scope.Open(CancelScope.NoDeadline);
+        return group;
+    }
+
+    /// <summary>Counts a new child in (race case 1) and returns its name.</summary>
+    private string Admit(string? name)
+    {
+        var pending = Volatile.Read(ref _pending);
+        while (true)
+        {
+            if (pending == 0)
+            {
+                throw new InvalidOperationException(
+                    $"Cannot start '{name ?? "a task"}': task group '{Name ?? "(unnamed)"}' has closed (its body ended and all its tasks finished). " +
+                    "Start children from the group's body or from one of its running tasks.");
+            }
+
+            var seen = Interlocked.CompareExchange(ref _pending, pending + 1, pending);
+            if (seen == pending)
+            {
+                break;
+            }
+
+            pending = seen;
+        }
+
+        var number = Interlocked.Increment(ref _started);
+        return name ?? string.Create(CultureInfo.InvariantCulture, $"task #{number}");
+    }
+
+    /// <summary>Releases one count; the one that reaches 0 closes the group.</summary>
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _pending) == 0)
+        {
+            // Race case 2: the body published _allDone before its own release, so it is visible here.
+            Volatile.Read(ref _allDone)?.TrySetResult();
+        }
+    }
+
+    private async Task<T> RunBodyAsync<T>(Delegate body, bool returnsValue)
+    {
+        CancelScope.s_current.Value = _scope;
+        Exception? bodyError = null;
+        T value = default!;
+        try
+        {
+            if (returnsValue)
+            {
+                value = await ((Func<TaskGroup, Task<T>>)body)(this).ConfigureAwait(false);
+            }
+            else
+            {
+                await ((Func<TaskGroup, Task>)body)(this).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            bodyError = e;
+            OnTaskException(e, "body");
+        }
+
+        // Wait for every child: never complete while one runs (race case 2).
+        if (Volatile.Read(ref _pending) == 1 && Interlocked.CompareExchange(ref _pending, 0, 1) == 1)
+        {
+            // No child left: closed without allocating a completion source.
+        }
+        else
+        {
+            var allDone = new TaskCompletionSource();
+            Volatile.Write(ref _allDone, allDone);
+            if (Interlocked.Decrement(ref _pending) != 0)
+            {
+                await allDone.Task.ConfigureAwait(false);
+            }
+        }
+
+        return Finish(bodyError, value, returnsValue);
+    }
+
+    private T Finish<T>(Exception? bodyError, T value, bool returnsValue)
+    {
+        _scope.Close();
+        List<TaskFailure>? failures;
+        lock (_gate)
+        {
+            failures = _failures;
+        }
+
+        if (_scope.TakeCallbackErrors() is { } callbackErrors)
+        {
+            failures ??= new();
+            foreach (var e in callbackErrors)
+            {
+                failures.Add(new TaskFailure("cancellation callback", e));
+            }
+        }
+
+        if (failures is not null)
+        {
+            throw new TaskGroupException(Name, failures);
+        }
+
+        if (_scope.CancelCalled)
+        {
+            // The group's own cancellation (Cancel, or a deadline on its scope): absorbed.
+            if (bodyError is not null || _sawCancellation)
+            {
+                _scope.MarkCancelledCaught();
+            }
+
+            if (bodyError is not null && returnsValue)
+            {
+                // RunAsync<T>: the body was cut off and there is no value to return.
+                ExceptionDispatchInfo.Throw(bodyError);
+            }
+
+            return value;
+        }
+
+        if (_scope.IsCancellationRequested)
+        {
+            // Cancelled from outside: the exit is a checkpoint, so the enclosing cancelled scope can absorb.
+            if (bodyError is not null)
+            {
+                ExceptionDispatchInfo.Throw(bodyError);
+            }
+
+            throw _scope.CreateCancelledException();
+        }
+
+        Debug.Assert(bodyError is null, "a body error with no cancellation was recorded as a failure");
+        return value;
+    }
+
+    /// <summary>Classifies an exception a task ended with: a failure, or the group's cancellation (race case 3).</summary>
+    private void OnTaskException(Exception exception, string taskName)
+    {
+        if (exception is OperationCanceledException && _scope.IsCancellationRequested)
+        {
+            _sawCancellation = true;
+            return;
+        }
+
+        bool first;
+        lock (_gate)
+        {
+            _failures ??= new();
+            foreach (var existing in _failures)
+            {
+                if (ReferenceEquals(existing.Exception, exception))
+                {
+                    return; // already reported, e.g. a Start<T> child's exception rethrown by the body that awaited it.
+                }
+            }
+
+            _failures.Add(new TaskFailure(taskName, exception));
+            first = _failures.Count == 1;
+        }
+
+        if (first)
+        {
+            _scope.CancelCore(new CancelReason(
+                CancelReasonKind.TaskFailed,
+                $"task '{taskName}' failed: {exception.GetType().Name}: {exception.Message}",
+                _scope,
+                exception));
+        }
+    }
+
+    /// <summary>Runs a child to its end; never faults (its exception is classified), and always releases its count.</summary>
+    private Task RunChildAsync(Func<CancellationToken, Task> work, string taskName) =>
+        RunChildAsync(static (ct, w) => w(ct), work, taskName);
+
+    private async Task RunChildAsync<TState>(Func<CancellationToken, TState, Task> work, TState state, string taskName)
+    {
+        CancelScope.s_current.Value = _scope;
+        try
+        {
+            await work(_scope.Token, state).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            OnTaskException(e, taskName);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Runs a value-returning child as an ordinary async method, so its task carries the value, fault or cancellation.</summary>
+    private async Task<T> InvokeValueAsync<T>(Func<CancellationToken, Task<T>> work)
+    {
+        CancelScope.s_current.Value = _scope;
+        return await work(_scope.Token).ConfigureAwait(false);
+    }
+
+    private async Task RunStartingChildAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, StartSignal<T> signal, CancelScope childScope, string taskName)
+    {
+        CancelScope.s_current.Value = childScope;
+        Exception? error = null;
+        try
+        {
+            await work(signal, childScope.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+
+        childScope.Close();
+        if (signal.TryFinishBeforeStarted(error))
+        {
+            // Not started: the outcome went to the caller of StartAsync.
+            Release();
+            return;
+        }
+
+        if (error is not null)
+        {
+            OnTaskException(error, taskName);
+        }
+
+        Release();
+    }
+
+    /// <summary>Hands a started child over to the group (called by <see cref="StartSignal{T}"/>).</summary>
+    internal void AdoptStartedChild(CancelScope childScope) => childScope.Reparent(_scope);
+}
