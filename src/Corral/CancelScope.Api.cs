@@ -375,7 +375,7 @@ public sealed partial class CancelScope
         var absorbed = await RunVoidCoreAsync(scope, body).ConfigureAwait(false);
         if (absorbed is not null && scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
         {
-            throw scope.CreateTimeoutException(absorbed, timeout);
+            throw scope.CreateTimeoutException(scope.WithReason(absorbed), timeout);
         }
     }
 
@@ -402,7 +402,7 @@ public sealed partial class CancelScope
 
         if (scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
         {
-            throw scope.CreateTimeoutException(absorbed, timeout);
+            throw scope.CreateTimeoutException(scope.WithReason(absorbed), timeout);
         }
 
         // Cut off by an explicit Cancel of this scope: there is no value to return, so the cancellation goes on.
@@ -420,11 +420,19 @@ public sealed partial class CancelScope
     {
         Close();
         OperationCanceledException? absorbed = null;
-        if (error is OperationCanceledException oce && CancelCalled)
+        if (error is OperationCanceledException oce)
         {
-            MarkCancelledCaught();
-            absorbed = oce;
-            error = null;
+            if (CancelCalled)
+            {
+                MarkCancelledCaught();
+                absorbed = oce;
+                error = null;
+            }
+            else if (IsCancellationRequested)
+            {
+                // An ancestor's cancellation leaving this block: make sure it carries the reason on its way out.
+                error = WithReason(oce);
+            }
         }
 
         var callbackErrors = TakeCallbackErrors();

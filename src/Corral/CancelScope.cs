@@ -341,6 +341,15 @@ public sealed partial class CancelScope
         return new ScopeCancelledException(reason, Token);
     }
 
+    /// <summary>
+    /// Returns the cancellation as a <see cref="ScopeCancelledException"/> carrying this scope's reason: unchanged if it already is
+    /// one, otherwise wrapping it (a .NET API's own <see cref="OperationCanceledException"/> knows no reason).
+    /// </summary>
+    internal OperationCanceledException WithReason(OperationCanceledException cancellation) =>
+        cancellation is ScopeCancelledException || _cancelledBy?._ownReason is not { } reason
+            ? cancellation
+            : new ScopeCancelledException(reason, cancellation, Token);
+
     /// <summary>Links the scope into the tree and arms its deadline. Called once, before the block runs.</summary>
     internal void Open(long deadlineTicks)
     {

@@ -27,6 +27,17 @@ public sealed class ScopeCancelledException : OperationCanceledException
         Reason = reason;
     }
 
+    /// <summary>Creates an exception for a scope cancelled for the given reason, wrapping the cancellation a .NET API threw.</summary>
+    /// <param name="reason">Why the scope was cancelled.</param>
+    /// <param name="innerException">The cancellation as the API threw it (a <see cref="System.Threading.Tasks.TaskCanceledException"/>, say).</param>
+    /// <param name="token">The token of the scope.</param>
+    public ScopeCancelledException(CancelReason reason, Exception? innerException, CancellationToken token)
+        : base(FormatMessage(reason), innerException, token)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        Reason = reason;
+    }
+
     /// <summary>Gets why the scope was cancelled.</summary>
     public CancelReason Reason { get; }
 

@@ -385,9 +385,15 @@ public sealed class TaskGroup
         if (_scope.IsCancellationRequested)
         {
             // Cancelled from outside: the exit is a checkpoint, so the enclosing cancelled scope can absorb.
-            if (bodyError is not null)
+            if (bodyError is OperationCanceledException cancellation)
             {
-                ExceptionDispatchInfo.Throw(bodyError);
+                var withReason = _scope.WithReason(cancellation);
+                if (ReferenceEquals(withReason, cancellation))
+                {
+                    ExceptionDispatchInfo.Throw(cancellation);
+                }
+
+                throw withReason;
             }
 
             throw _scope.CreateCancelledException();
