@@ -1,0 +1,236 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Corral.Core;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Corral.Tests.Core;
+
+/// <summary>The coalesced deadline queue: one timer per clock, never early, nothing left behind.</summary>
+public sealed class DeadlineQueueTests
+{
+    [Fact]
+    public async Task DeadlineQueue_ManyScopes_OneTimerFiresEachAtItsTime()
+    {
+        var time = new FakeTimeProvider();
+        var order = new List<int>();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var runs = new List<Task>();
+                foreach (var seconds in new[] { 5, 1, 3, 2, 4 })
+                {
+                    runs.Add(CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(seconds), async ct =>
+                    {
+                        try
+                        {
+                            await Task.Delay(Timeout.Infinite, ct);
+                        }
+                        finally
+                        {
+                            lock (order)
+                            {
+                                order.Add(seconds);
+                            }
+                        }
+                    }));
+                }
+
+                Assert.Equal(5, DeadlineQueue.For(time).Count);
+                for (var i = 1; i <= 5; i++)
+                {
+                    time.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
+                    Assert.Equal(i - 1, order.Count); // never early
+                    time.Advance(TimeSpan.FromTicks(1));
+                    Assert.Equal(i, order.Count);
+                }
+
+                await Task.WhenAll(runs.ToArray());
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.Equal([1, 2, 3, 4, 5], order);
+        Assert.Equal(0, DeadlineQueue.For(time).Count);
+    }
+
+    [Fact]
+    public async Task DeadlineQueue_ScopesExitBeforeDeadline_NothingLeftQueued()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromHours(1 + (i % 17)), _ => Task.CompletedTask));
+                }
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.Equal(0, DeadlineQueue.For(time).Count);
+    }
+
+    [Fact]
+    public async Task Deadline_MovedEarlierWhileRunning_FiresAtNewTime()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                CancelScope? inner = null;
+                var run = CancelScope.RunAsync(
+                    async s =>
+                    {
+                        inner = s;
+                        await Task.Delay(Timeout.Infinite, s.Token);
+                    },
+                    new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10) });
+                inner!.Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(2);
+                time.Advance(TimeSpan.FromSeconds(2));
+                await run;
+                Assert.True(inner.CancelledCaught);
+                Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.CancelReason!.Kind);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task Deadline_MovedLaterWhileRunning_DoesNotFireAtOldTime()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                CancelScope? inner = null;
+                var run = CancelScope.RunAsync(
+                    async s =>
+                    {
+                        inner = s;
+                        await Task.Delay(Timeout.Infinite, s.Token);
+                    },
+                    new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(1) });
+                inner!.Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(5);
+                time.Advance(TimeSpan.FromSeconds(4));
+                Assert.False(inner.IsCancellationRequested);
+                time.Advance(TimeSpan.FromSeconds(1));
+                Assert.True(inner.IsCancellationRequested);
+                await run;
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task Deadline_SetToPastWhileRunning_CancelsAtOnce()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async s =>
+            {
+                s.Deadline = time.GetUtcNow() - TimeSpan.FromSeconds(1);
+                Assert.True(s.IsCancellationRequested);
+                await CancelScope.CheckpointAsync();
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task Deadline_Removed_NeverFires()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async s =>
+            {
+                Assert.NotNull(s.Deadline);
+                s.Deadline = null;
+                time.Advance(TimeSpan.FromDays(1));
+                Assert.False(s.IsCancellationRequested);
+                await CancelScope.CheckpointAsync();
+            },
+            new CancelScopeOptions { TimeProvider = time, Timeout = TimeSpan.FromSeconds(1) });
+        Assert.Equal(0, DeadlineQueue.For(time).Count);
+    }
+
+    [Fact]
+    public async Task EffectiveDeadline_NestedScopes_EarliestUpToFirstShield()
+    {
+        var time = new FakeTimeProvider();
+        var t0 = time.GetUtcNow();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                await CancelScope.RunAsync(async _ =>
+                {
+                    Assert.Equal(t0 + TimeSpan.FromSeconds(5), CancelScope.CurrentDeadline);
+                    await CancelScope.ShieldAsync(_ =>
+                    {
+                        Assert.Null(CancelScope.CurrentDeadline);
+                        return Task.CompletedTask;
+                    });
+                    await CancelScope.ShieldAsync(
+                        _ =>
+                        {
+                            Assert.Equal(t0 + TimeSpan.FromSeconds(60), CancelScope.CurrentDeadline);
+                            return Task.CompletedTask;
+                        },
+                        TimeSpan.FromSeconds(60));
+                }, new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(30) });
+            },
+            new CancelScopeOptions { TimeProvider = time, Timeout = TimeSpan.FromSeconds(5) });
+    }
+
+    [Fact]
+    public void CancelScope_NoCurrent_StaticPropertiesAreNeutral()
+    {
+        Assert.Null(CancelScope.Current);
+        Assert.Equal(CancellationToken.None, CancelScope.CurrentToken);
+        Assert.Null(CancelScope.CurrentDeadline);
+        CancelScope.ThrowIfCancelled();
+        Assert.True(CancelScope.CheckpointAsync().IsCompletedSuccessfully);
+    }
+
+    [Fact]
+    public async Task CheckpointAsync_NotCancelled_AllocatesNothing()
+    {
+        await CancelScope.RunAsync(async _ =>
+        {
+            await CancelScope.CheckpointAsync(); // warm up
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                var vt = CancelScope.CheckpointAsync();
+                Assert.True(vt.IsCompletedSuccessfully);
+            }
+
+            var after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.Equal(0, after - before);
+        });
+    }
+
+    [Fact]
+    public async Task Token_NeverRead_NoSourceCreated()
+    {
+        await CancelScope.RunAsync(s =>
+        {
+            s.Cancel();
+            Assert.True(s.IsCancellationRequested);
+            Assert.Null(typeof(CancelScope).GetField("_cts", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(s));
+            Assert.True(s.Token.IsCancellationRequested); // created on demand, already cancelled
+            return Task.CompletedTask;
+        });
+    }
+
+    [Fact]
+    public void Timeouts_DeadlineArithmetic_Exact()
+    {
+        var time = new FakeTimeProvider();
+        var now = time.GetUtcNow().UtcTicks;
+        Assert.Equal(now + 10, Timeouts.ToDeadlineTicks(TimeSpan.FromTicks(10), time, "t"));
+        Assert.Equal(now, Timeouts.ToDeadlineTicks(TimeSpan.Zero, time, "t"));
+        Assert.Equal(long.MaxValue, Timeouts.ToDeadlineTicks(Timeout.InfiniteTimeSpan, time, "t"));
+        Assert.Equal(
+            DateTimeOffset.MaxValue.UtcTicks,
+            Timeouts.ToDeadlineTicks(TimeSpan.FromTicks(DateTimeOffset.MaxValue.UtcTicks - now), time, "t"));
+    }
+}

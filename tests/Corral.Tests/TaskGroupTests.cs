@@ -1,0 +1,369 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace Corral.Tests;
+
+/// <summary>Group behaviour beyond the trio ports: values, start modes, failure bookkeeping and the except* helpers.</summary>
+public sealed class TaskGroupTests
+{
+    [Fact]
+    public async Task StartT_BodyAwaitsFailingChild_FailureReportedOnce()
+    {
+        var boom = new InvalidOperationException("boom");
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(async g =>
+        {
+            var child = g.Start<int>(async _ => { await Task.Yield(); throw boom; }, "child");
+            await child; // rethrows the same exception in the body
+        }));
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.Same(boom, failure.Exception);
+        Assert.Equal("child", failure.TaskName);
+    }
+
+    [Fact]
+    public async Task StartT_ChildReturnsValue_TaskCompletesBeforeGroupCloses()
+    {
+        Task<int>? child = null;
+        await TaskGroup.RunAsync(g =>
+        {
+            child = g.Start(async _ => { await Task.Yield(); return 42; });
+            return Task.CompletedTask;
+        });
+
+        Assert.True(child!.IsCompletedSuccessfully);
+        Assert.Equal(42, await child);
+    }
+
+    [Fact]
+    public async Task StartT_ChildCancelledByGroup_TaskIsCanceledAndNotAFailure()
+    {
+        Task<int>? child = null;
+        await TaskGroup.RunAsync(async g =>
+        {
+            child = g.Start<int>(async ct => { await Task.Delay(Timeout.Infinite, ct); return 1; });
+            await Task.Yield();
+            g.Cancel("done");
+        });
+
+        Assert.True(child!.IsCanceled);
+    }
+
+    [Fact]
+    public async Task RunAsyncT_BodyValue_ReturnedAfterChildren()
+    {
+        var childDone = false;
+        var value = await TaskGroup.RunAsync(async g =>
+        {
+            g.Start(async _ => { await Task.Yield(); childDone = true; });
+            return await Task.FromResult("body value");
+        });
+
+        Assert.Equal("body value", value);
+        Assert.True(childDone);
+    }
+
+    [Fact]
+    public async Task RunAsyncT_OwnCancelCutsBodyOff_ThrowsCancellation()
+    {
+        var ex = await Assert.ThrowsAsync<ScopeCancelledException>(() => TaskGroup.RunAsync<int>(async g =>
+        {
+            g.Cancel("no value today");
+            await CancelScope.CheckpointAsync();
+            return 1;
+        }));
+
+        Assert.Equal("no value today", ex.Reason.Message);
+    }
+
+    [Fact]
+    public async Task RunAsync_OwnCancel_AbsorbedAndCancelledCaught()
+    {
+        CancelScope? scope = null;
+        await TaskGroup.RunAsync(async g =>
+        {
+            scope = g.Scope;
+            g.Start(ct => Task.Delay(Timeout.Infinite, ct));
+            g.Cancel();
+            await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan);
+        });
+
+        Assert.True(scope!.CancelCalled);
+        Assert.True(scope.CancelledCaught);
+        Assert.True(scope.IsExited);
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelledFromOutside_PropagatesToOuterScopeWithReason()
+    {
+        ScopeCancelledException? seen = null;
+        await CancelScope.RunAsync(async outer =>
+        {
+            try
+            {
+                await TaskGroup.RunAsync(g =>
+                {
+                    g.Start(ct => Task.Delay(Timeout.Infinite, ct));
+                    outer.Cancel("outer stop");
+                    return Task.CompletedTask;
+                });
+            }
+            catch (ScopeCancelledException e)
+            {
+                seen = e;
+                throw;
+            }
+        });
+
+        Assert.NotNull(seen);
+        Assert.Equal("outer stop", seen!.Reason.Message);
+    }
+
+    [Fact]
+    public async Task Start_ThreadPoolMode_ChildDoesNotRunInline()
+    {
+        var callerThread = Environment.CurrentManagedThreadId;
+        var childRanInline = true;
+        var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await TaskGroup.RunAsync(
+            async g =>
+            {
+                g.Start(async _ =>
+                {
+                    childRanInline = Environment.CurrentManagedThreadId == callerThread && !gate.Task.IsCompleted;
+                    await gate.Task;
+                    ran.SetResult();
+                });
+
+                // The caller gets here before the child ran: Start only queued it.
+                gate.SetResult();
+                await ran.Task;
+            },
+            new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool });
+
+        Assert.False(childRanInline);
+    }
+
+    [Fact]
+    public async Task Start_InlineMode_ChildRunsBeforeStartReturns()
+    {
+        var order = new List<string>();
+        await TaskGroup.RunAsync(g =>
+        {
+            g.Start(async _ =>
+            {
+                order.Add("child before await");
+                await Task.Yield();
+            });
+            order.Add("after Start");
+            return Task.CompletedTask;
+        });
+
+        Assert.Equal(["child before await", "after Start"], order);
+    }
+
+    [Fact]
+    public async Task Start_ChildThrowsSynchronously_RecordedAsFailureNotThrownFromStart()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(_ => throw new FormatException("sync"), "sync thrower");
+            return Task.CompletedTask;
+        }));
+
+        Assert.IsType<FormatException>(Assert.Single(ex.InnerExceptions));
+    }
+
+    [Fact]
+    public async Task Start_ChildOfChild_GroupWaitsForGrandchildren()
+    {
+        var grandchildDone = false;
+        await TaskGroup.RunAsync(g =>
+        {
+            g.Start(_ =>
+            {
+                g.Start(async _ => { await Task.Yield(); await Task.Yield(); grandchildDone = true; });
+                return Task.CompletedTask;
+            });
+            return Task.CompletedTask;
+        });
+
+        Assert.True(grandchildDone);
+    }
+
+    [Fact]
+    public async Task Start_FirstFailure_ReasonNamesTaskAndException()
+    {
+        CancelScope? scope = null;
+        await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            scope = g.Scope;
+            g.Start(_ => throw new IOException("disk on fire"), "writer");
+            return Task.CompletedTask;
+        }));
+
+        var reason = scope!.CancelReason!;
+        Assert.Equal(CancelReasonKind.TaskFailed, reason.Kind);
+        Assert.Contains("'writer'", reason.Message, StringComparison.Ordinal);
+        Assert.Contains("IOException", reason.Message, StringComparison.Ordinal);
+        Assert.IsType<IOException>(reason.Exception);
+    }
+
+    [Fact]
+    public async Task Start_UnnamedChildren_GetNumberedNames()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(_ => Task.CompletedTask);
+            g.Start(_ => throw new InvalidOperationException());
+            return Task.CompletedTask;
+        }));
+
+        Assert.Equal("task #2", ex.Failures[0].TaskName);
+    }
+
+    [Fact]
+    public async Task RunAsync_BodyFails_BodyNamedAndChildrenCancelled()
+    {
+        var childCancelled = false;
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(async ct =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                finally
+                {
+                    childCancelled = ct.IsCancellationRequested;
+                }
+            });
+            throw new InvalidDataException("body broke");
+        }));
+
+        Assert.Equal("body", Assert.Single(ex.Failures).TaskName);
+        Assert.True(childCancelled);
+    }
+
+    [Fact]
+    public async Task TaskGroupException_NestedGroups_HelpersLookThrough()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(
+            g =>
+            {
+                g.Start(_ => TaskGroup.RunAsync(inner =>
+                {
+                    inner.Start(_ => throw new TimeoutException("inner timeout"), "inner-a");
+                    inner.Start(_ => throw new IOException("inner io"), "inner-b");
+                    return Task.CompletedTask;
+                }, new TaskGroupOptions { Name = "inner" }), "nested");
+                g.Start(_ => throw new IOException("outer io"), "outer-b");
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { Name = "outer" }));
+
+        Assert.True(ex.Contains<TimeoutException>());
+        Assert.True(ex.Contains<IOException>(e => e.Message == "outer io"));
+        Assert.False(ex.Contains<FormatException>());
+        Assert.Equal(2, ex.GetExceptions<IOException>().Count);
+
+        var (matched, rest) = ex.Split<IOException>();
+        Assert.NotNull(matched);
+        Assert.NotNull(rest);
+        Assert.Equal(2, matched!.GetExceptions<Exception>().Count);
+        Assert.IsType<TimeoutException>(Assert.Single(rest!.GetExceptions<Exception>()));
+        Assert.Equal("outer", rest.GroupName);
+
+        // Nesting is kept: the timeout is still inside the nested group's exception.
+        var nested = Assert.IsType<TaskGroupException>(Assert.Single(rest.Failures).Exception);
+        Assert.Equal("inner", nested.GroupName);
+    }
+
+    [Fact]
+    public void TaskGroupException_Message_ListsEveryFailureInOrder()
+    {
+        var ex = new TaskGroupException("g", [new TaskFailure("a", new IOException("x")), new TaskFailure("b", new FormatException("y"))]);
+        Assert.Equal("2 task(s) failed in task group 'g': a: IOException: x; b: FormatException: y", ex.Message.Split(" (")[0]);
+        var (m, r) = ex.Split<ArgumentException>();
+        Assert.Null(m);
+        Assert.Same(ex.Failures[0], r!.Failures[0]);
+    }
+
+    [Fact]
+    public async Task StartAsync_ValueReturnedAndChildJoinsGroup()
+    {
+        var childCancelledByGroup = false;
+        await TaskGroup.RunAsync(async g =>
+        {
+            var port = await g.StartAsync<int>(async (signal, ct) =>
+            {
+                signal.Started(8080);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    childCancelledByGroup = g.Scope.IsCancellationRequested;
+                    throw;
+                }
+            });
+            Assert.Equal(8080, port);
+            g.Cancel("shutdown");
+        });
+
+        Assert.True(childCancelledByGroup);
+    }
+
+    [Fact]
+    public async Task StartAsync_FailsBeforeStarted_ExceptionGoesToCallerNotGroup()
+    {
+        var boom = new IOException("bind failed");
+        await TaskGroup.RunAsync(async g =>
+        {
+            var thrown = await Assert.ThrowsAsync<IOException>(() => g.StartAsync((_, _) => Task.FromException(boom)));
+            Assert.Same(boom, thrown);
+            Assert.False(g.Scope.IsCancellationRequested);
+        });
+    }
+
+    [Fact]
+    public async Task StartAsync_FailsAfterStarted_IsGroupFailure()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(async g =>
+        {
+            await g.StartAsync(async (signal, _) =>
+            {
+                signal.Started();
+                await Task.Yield();
+                throw new IOException("after start");
+            }, "server");
+        }));
+
+        Assert.Equal("server", Assert.Single(ex.Failures).TaskName);
+    }
+
+    [Fact]
+    public async Task StartAsync_CallerScopeCancelledBeforeStarted_ChildCancelledAndCallerSeesCancellation()
+    {
+        await TaskGroup.RunAsync(async g =>
+        {
+            var moved = await CancelScope.MoveOnAfterAsync(TimeSpan.Zero, async _ =>
+            {
+                await g.StartAsync<int>(async (signal, ct) =>
+                {
+                    await Task.Delay(Timeout.Infinite, ct); // the caller's scope is cancelled: never gets to Started
+                    signal.Started(1);
+                });
+            });
+            Assert.False(moved);
+            Assert.False(g.Scope.IsCancellationRequested);
+        });
+    }
+}
