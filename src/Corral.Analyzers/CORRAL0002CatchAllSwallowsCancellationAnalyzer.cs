@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Corral.Analyzers;
+
+/// <summary>
+/// CORRAL0002: <c>catch (Exception)</c> or a bare <c>catch</c> in async code that swallows cancellation.
+/// </summary>
+/// <remarks>
+/// Flagged only when all of these hold:
+/// <list type="bullet">
+/// <item>the clause catches <c>Exception</c>, <c>SystemException</c> or everything (any type <c>OperationCanceledException</c> derives from);</item>
+/// <item>the enclosing function is <c>async</c> and the try block awaits;</item>
+/// <item>the block throws nothing (rethrow, translation, or a hand-off to a TaskCompletionSource let cancellation out);</item>
+/// <item>no earlier clause of the same try catches <c>OperationCanceledException</c>;</item>
+/// <item>the filter, if any, provably admits cancellation (<c>e is not ArgumentException</c>, <c>attempt &lt; 3</c>); a filter
+/// that excludes it, singles it out, or that the analyzer cannot read is not flagged;</item>
+/// <item>it is not inside a <c>finally</c> block.</item>
+/// </list>
+/// </remarks>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticAnalyzer
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.CatchAllSwallowsCancellation);
+
+    /// <inheritdoc/>
+    public override void Initialize(AnalysisContext context)
+    {
+        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+        context.EnableConcurrentExecution();
+        context.RegisterCompilationStartAction(start =>
+        {
+            var types = KnownTypes.Create(start.Compilation);
+            if (types.OperationCanceledException is null)
+            {
+                return;
+            }
+
+            start.RegisterSyntaxNodeAction(c => Analyze(c, types), SyntaxKind.CatchClause);
+        });
+    }
+
+    private static void Analyze(SyntaxNodeAnalysisContext context, KnownTypes types)
+    {
+        var catchClause = (CatchClauseSyntax)context.Node;
+        var model = context.SemanticModel;
+        var cancellationToken = context.CancellationToken;
+        if (catchClause.Parent is not TryStatementSyntax tryStatement)
+        {
+            return;
+        }
+
+        var caught = CodeFacts.CaughtType(catchClause, model, cancellationToken);
+        if (catchClause.Declaration is not null && !types.CatchesCancellation(caught))
+        {
+            return;
+        }
+
+        var function = CodeFacts.EnclosingFunction(catchClause);
+        if (!CodeFacts.IsAsync(function)
+            || !CodeFacts.ContainsAwait(tryStatement.Block)
+            || CodeFacts.LetsExceptionOut(catchClause)
+            || CodeFacts.IsInsideFinally(catchClause, function)
+            || FilterFacts.EarlierClauseCatchesCancellation(catchClause, model, types, cancellationToken))
+        {
+            return;
+        }
+
+        if (catchClause.Filter is not null)
+        {
+            var variable = FilterFacts.ExceptionVariable(catchClause, model, cancellationToken);
+            var verdict = FilterFacts.Evaluate(catchClause.Filter.FilterExpression, variable, model, types, cancellationToken);
+            if (!FilterFacts.Admits(verdict))
+            {
+                return;
+            }
+        }
+
+        context.ReportDiagnostic(Diagnostic.Create(
+            Descriptors.CatchAllSwallowsCancellation,
+            Location.Create(catchClause.SyntaxTree, CodeFacts.CatchHeaderSpan(catchClause)),
+            CodeFacts.CatchHeaderText(catchClause)));
+    }
+}

@@ -1,0 +1,265 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Corral.Analyzers;
+
+/// <summary>
+/// Syntax and semantic questions that several rules ask: which function a node belongs to, whether a
+/// block lets an exception out, which Corral body a lambda is, which token is in reach.
+/// </summary>
+internal static class CodeFacts
+{
+    /// <summary>The key of the diagnostic property that names the token a code fix should use.</summary>
+    public const string TokenProperty = "Token";
+
+    /// <summary>The key of the diagnostic property that names the task group a code fix should use.</summary>
+    public const string GroupProperty = "Group";
+
+    /// <summary>Whether <paramref name="node"/> starts a function of its own (lambda, anonymous method, local function).</summary>
+    public static bool IsNestedFunction(SyntaxNode node) =>
+        node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax;
+
+    /// <summary>The innermost function (method, accessor, lambda, local function) whose body holds <paramref name="node"/>.</summary>
+    public static SyntaxNode? EnclosingFunction(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null; current = current.Parent)
+        {
+            switch (current)
+            {
+                case AnonymousFunctionExpressionSyntax:
+                case LocalFunctionStatementSyntax:
+                case BaseMethodDeclarationSyntax:
+                case AccessorDeclarationSyntax:
+                case BasePropertyDeclarationSyntax:
+                case CompilationUnitSyntax:
+                    return current;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The descendants of <paramref name="root"/> that run as part of the same function (nested lambdas and local functions are skipped).</summary>
+    public static IEnumerable<SyntaxNode> DescendantsInSameFunction(SyntaxNode root) =>
+        root.DescendantNodes(n => n == root || !IsNestedFunction(n)).Where(n => !IsNestedFunction(n));
+
+    /// <summary>Whether the function is declared <c>async</c>.</summary>
+    public static bool IsAsync(SyntaxNode? function) => function switch
+    {
+        AnonymousFunctionExpressionSyntax lambda => lambda.AsyncKeyword.IsKind(SyntaxKind.AsyncKeyword),
+        LocalFunctionStatementSyntax local => local.Modifiers.Any(SyntaxKind.AsyncKeyword),
+        MethodDeclarationSyntax method => method.Modifiers.Any(SyntaxKind.AsyncKeyword),
+        CompilationUnitSyntax => true,
+        _ => false,
+    };
+
+    /// <summary>Whether <paramref name="node"/> awaits anything in its own function.</summary>
+    public static bool ContainsAwait(SyntaxNode node) =>
+        DescendantsInSameFunction(node).Any(n => n switch
+        {
+            AwaitExpressionSyntax => true,
+            CommonForEachStatementSyntax forEach => forEach.AwaitKeyword.IsKind(SyntaxKind.AwaitKeyword),
+            UsingStatementSyntax @using => @using.AwaitKeyword.IsKind(SyntaxKind.AwaitKeyword),
+            LocalDeclarationStatementSyntax local => local.AwaitKeyword.IsKind(SyntaxKind.AwaitKeyword),
+            _ => false,
+        });
+
+    /// <summary>
+    /// Whether the catch block lets an exception out: it throws (a rethrow, <c>throw e</c>, or a translation),
+    /// rethrows through <c>ExceptionDispatchInfo</c>, or hands the exception on to a <c>TaskCompletionSource</c>.
+    /// </summary>
+    public static bool LetsExceptionOut(CatchClauseSyntax catchClause)
+    {
+        foreach (var node in DescendantsInSameFunction(catchClause.Block))
+        {
+            switch (node)
+            {
+                case ThrowStatementSyntax:
+                case ThrowExpressionSyntax:
+                    return true;
+                case InvocationExpressionSyntax invocation when invocation.Expression is MemberAccessExpressionSyntax member:
+                    var name = member.Name.Identifier.ValueText;
+                    if (name is "SetException" or "TrySetException" or "SetCanceled" or "TrySetCanceled")
+                    {
+                        return true;
+                    }
+
+                    if (name == "Throw" && member.Expression.ToString().Contains("ExceptionDispatchInfo"))
+                    {
+                        return true;
+                    }
+
+                    break;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether <paramref name="node"/> sits in the <c>finally</c> block of some try statement.</summary>
+    public static bool IsInsideFinally(SyntaxNode node, SyntaxNode? stopAt)
+    {
+        for (var current = node.Parent; current is not null && current != stopAt; current = current.Parent)
+        {
+            if (current is FinallyClauseSyntax)
+            {
+                return true;
+            }
+
+            if (IsNestedFunction(current))
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The Corral method that receives <paramref name="function"/> as an argument, when the function is a
+    /// lambda or anonymous method passed straight to a member of <c>TaskGroup</c> or <c>CancelScope</c>.
+    /// </summary>
+    public static IMethodSymbol? CorralMethodReceiving(SyntaxNode? function, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        if (!types.HasCorral
+            || function is not AnonymousFunctionExpressionSyntax
+            || function.Parent is not ArgumentSyntax { Parent: ArgumentListSyntax { Parent: InvocationExpressionSyntax invocation } })
+        {
+            return null;
+        }
+
+        var info = model.GetSymbolInfo(invocation, cancellationToken);
+        var method = info.Symbol as IMethodSymbol ?? info.CandidateSymbols.OfType<IMethodSymbol>().FirstOrDefault();
+        return method is not null && types.IsCorralEntryType(method.ContainingType) ? method : null;
+    }
+
+    /// <summary>
+    /// The expression that gives the scope's token inside the innermost enclosing Corral body, found by
+    /// walking out through enclosing lambdas: a <c>CancellationToken</c> parameter (<c>ct</c>), a
+    /// <c>CancelScope</c> parameter (<c>scope.Token</c>) or a <c>TaskGroup</c> parameter (<c>group.Scope.Token</c>).
+    /// </summary>
+    public static string? ScopeTokenInReach(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        for (var function = EnclosingFunction(node); function is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax; function = EnclosingFunction(function))
+        {
+            if (CorralMethodReceiving(function, model, types, cancellationToken) is null)
+            {
+                continue;
+            }
+
+            if (model.GetSymbolInfo(function, cancellationToken).Symbol is not IMethodSymbol lambda)
+            {
+                continue;
+            }
+
+            foreach (var parameter in lambda.Parameters)
+            {
+                if (parameter.Name == "_" || parameter.Name.Length == 0)
+                {
+                    continue;
+                }
+
+                if (types.IsCancellationToken(parameter.Type))
+                {
+                    return parameter.Name;
+                }
+
+                if (types.IsCancelScope(parameter.Type))
+                {
+                    return parameter.Name + ".Token";
+                }
+
+                if (types.IsTaskGroup(parameter.Type))
+                {
+                    return parameter.Name + ".Scope.Token";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The name of a <c>TaskGroup</c> parameter of an enclosing lambda, if any.</summary>
+    public static string? GroupInReach(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        for (var function = EnclosingFunction(node); function is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax; function = EnclosingFunction(function))
+        {
+            var symbol = model.GetSymbolInfo(function, cancellationToken).Symbol as IMethodSymbol
+                ?? model.GetDeclaredSymbol(function, cancellationToken) as IMethodSymbol;
+            if (symbol is null)
+            {
+                continue;
+            }
+
+            foreach (var parameter in symbol.Parameters)
+            {
+                if (types.IsTaskGroup(parameter.Type) && parameter.Name != "_")
+                {
+                    return parameter.Name;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="node"/> uses a token that belongs to a caller or to a Corral scope: a
+    /// <c>CancellationToken</c> parameter, <c>scope.Token</c>, <c>CancelScope.CurrentToken</c>, or a Corral
+    /// checkpoint. Those are the cancellations a catch must not swallow. Returns the parameter's name when
+    /// the token is a plain parameter.
+    /// </summary>
+    public static bool UsesCallerToken(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken, out string? parameterName)
+    {
+        parameterName = null;
+        var found = false;
+        foreach (var descendant in node.DescendantNodes())
+        {
+            switch (descendant)
+            {
+                case IdentifierNameSyntax identifier:
+                    if (model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
+                        && types.IsCancellationToken(parameter.Type)
+                        && !parameter.DeclaringSyntaxReferences.Any(r => node.Span.Contains(r.Span)))
+                    {
+                        parameterName ??= parameter.Name;
+                        return true;
+                    }
+
+                    break;
+                case MemberAccessExpressionSyntax member when types.HasCorral:
+                    var name = member.Name.Identifier.ValueText;
+                    if (name is "Token" or "CurrentToken" or "CheckpointAsync" or "SleepAsync" or "ThrowIfCancelled")
+                    {
+                        var symbol = model.GetSymbolInfo(member, cancellationToken).Symbol;
+                        if (symbol is not null && types.IsCorralEntryType(symbol.ContainingType))
+                        {
+                            found = true;
+                        }
+                    }
+
+                    break;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The span a catch-clause diagnostic covers: from <c>catch</c> to the end of its declaration.</summary>
+    public static Microsoft.CodeAnalysis.Text.TextSpan CatchHeaderSpan(CatchClauseSyntax catchClause) =>
+        Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(
+            catchClause.CatchKeyword.SpanStart,
+            catchClause.Declaration?.Span.End ?? catchClause.CatchKeyword.Span.End);
+
+    /// <summary>The text a catch-clause diagnostic names: <c>catch (T)</c> or <c>catch</c>.</summary>
+    public static string CatchHeaderText(CatchClauseSyntax catchClause) =>
+        catchClause.Declaration is null ? "catch" : "catch " + catchClause.Declaration.WithoutTrivia().ToString();
+
+    /// <summary>The type a catch clause catches, or null for a bare <c>catch</c>.</summary>
+    public static ITypeSymbol? CaughtType(CatchClauseSyntax catchClause, SemanticModel model, CancellationToken cancellationToken) =>
+        catchClause.Declaration is null ? null : model.GetTypeInfo(catchClause.Declaration.Type, cancellationToken).Type;
+}

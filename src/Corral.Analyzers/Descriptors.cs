@@ -1,0 +1,76 @@
+using Microsoft.CodeAnalysis;
+
+namespace Corral.Analyzers;
+
+/// <summary>
+/// The diagnostic descriptors of every Corral rule, in one place so that the IDs, titles and help links
+/// stay consistent with the pages under <c>docs/analyzers/</c>.
+/// </summary>
+public static class Descriptors
+{
+    /// <summary>The address that every rule's help link starts with; the page is <c>{ID}.md</c>.</summary>
+    public const string HelpLinkBase = "https://github.com/corral-dotnet/corral/blob/main/docs/analyzers/";
+
+    /// <summary>The category of every Corral rule.</summary>
+    public const string Category = "Reliability";
+
+    /// <summary>CORRAL0001: cancellation caught and not rethrown.</summary>
+    public static readonly DiagnosticDescriptor CancellationSwallowed = Create(
+        "CORRAL0001",
+        "Cancellation is caught and not rethrown",
+        "'{0}' is caught and not rethrown: the caller's cancellation is swallowed and the code goes on as if it had not been cancelled",
+        "Catching OperationCanceledException without rethrowing it turns a cancelled operation into one that completed: a loop spins on, a task group cannot tell a cancelled child from a finished one. Rethrow it, or narrow the catch with a 'when' filter to a cancellation that is not the caller's.");
+
+    /// <summary>CORRAL0002: a catch-all in async code that swallows cancellation.</summary>
+    public static readonly DiagnosticDescriptor CatchAllSwallowsCancellation = Create(
+        "CORRAL0002",
+        "A catch-all clause swallows cancellation",
+        "'{0}' also catches OperationCanceledException and does not rethrow it: cancellation is swallowed",
+        "OperationCanceledException derives from Exception, so 'catch (Exception)' and a bare 'catch' in async code swallow cancellation. Let cancellation through with 'when (e is not OperationCanceledException)' or catch and rethrow it first.");
+
+    /// <summary>CORRAL0003: <c>yield return</c> inside a scope entered in an async iterator.</summary>
+    public static readonly DiagnosticDescriptor YieldInsideScope = Create(
+        "CORRAL0003",
+        "'yield return' inside a cancellation scope in an async iterator",
+        "'yield return' inside the scope of '{0}': the consumer's code runs while the scope is open, and its timeout and cancellation apply to code that does not belong to it",
+        "An async iterator suspends at every 'yield return' and the consumer runs its loop body before the iterator resumes. A CancellationTokenSource or Corral scope entered around the yield therefore times out or cancels the consumer's work, and ambient state set in the iterator does not survive the yield. Produce the items from a task group child into a channel and consume them outside the scope.");
+
+    /// <summary>CORRAL0004: fire-and-forget inside a task group or scope body.</summary>
+    public static readonly DiagnosticDescriptor FireAndForgetInScope = Create(
+        "CORRAL0004",
+        "Fire-and-forget task inside a task group or scope",
+        "The task from '{0}' is neither awaited nor started in the group: it outlives the scope it was started in",
+        "A task started and dropped inside a Corral body is not part of the structure: the scope does not wait for it, does not cancel it, and its exception is lost. Start it with group.Start, or await it.");
+
+    /// <summary>CORRAL0005: <c>CancellationToken.None</c> or <c>default</c> passed where the scope's token is in reach.</summary>
+    public static readonly DiagnosticDescriptor TokenNotPassed = Create(
+        "CORRAL0005",
+        "The scope's cancellation token is not passed",
+        "'{0}' is passed while the scope's token '{1}' is in reach: this call cannot be cancelled by the scope",
+        "A call that receives CancellationToken.None or default inside a Corral body cannot be cancelled by the scope or its deadline, so the scope cannot finish on time. Pass the scope's token.");
+
+    /// <summary>CORRAL0006: cleanup that awaits with a token that is already cancelled.</summary>
+    public static readonly DiagnosticDescriptor CleanupWithCancelledToken = Create(
+        "CORRAL0006",
+        "Cleanup awaits with a token that may already be cancelled",
+        "Cleanup in '{0}' awaits with '{1}', which is cancelled when this code runs because of cancellation: the cleanup is cut short. Run it in CancelScope.ShieldAsync with a timeout.",
+        "Code in a finally block, or in a catch of OperationCanceledException, often runs because the token was cancelled. Awaiting with that token makes the cleanup throw at once. Use CancelScope.ShieldAsync(ct => ..., timeout) to give the cleanup a bounded time of its own.");
+
+    /// <summary>CORRAL0007: a timeout detected by catching cancellation around <c>CancelAfter</c>.</summary>
+    public static readonly DiagnosticDescriptor TimeoutFromCancellation = Create(
+        "CORRAL0007",
+        "Timeout detected by catching OperationCanceledException",
+        "The catch of '{0}' cannot tell the timeout of '{1}' from the caller's cancellation: use CancelScope.FailAfterAsync or CancelScope.MoveOnAfterAsync",
+        "A linked CancellationTokenSource with CancelAfter raises the same exception on a timeout and on an external cancel, so this catch treats the caller's cancellation as a timeout (or the reverse). CancelScope.FailAfterAsync throws TimeoutException only for its own deadline, and MoveOnAfterAsync reports whether the body was cut off.");
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, string description) =>
+        new(
+            id,
+            title,
+            message,
+            Category,
+            DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: description,
+            helpLinkUri: HelpLinkBase + id + ".md");
+}
