@@ -187,7 +187,7 @@ public sealed class TaskGroup
             ThreadPool.QueueUserWorkItem(
                 static s =>
                 {
-                    var inner = s.Group.InvokeValueAsync(s.Work);
+                    var inner = s.Group.InvokeValueAsync(s.Work, s.Name);
                     s.Tcs.SetResult(inner);
                     _ = s.Group.RunChildAsync(static (ct, t) => t, inner, s.Name);
                 },
@@ -196,7 +196,7 @@ public sealed class TaskGroup
             return tcs.Task.Unwrap();
         }
 
-        var task = InvokeValueAsync(work);
+        var task = InvokeValueAsync(work, taskName);
         _ = RunChildAsync(static (ct, t) => t, task, taskName);
         return task;
     }
@@ -459,11 +459,25 @@ public sealed class TaskGroup
         }
     }
 
-    /// <summary>Runs a value-returning child as an ordinary async method, so its task carries the value, fault or cancellation.</summary>
-    private async Task<T> InvokeValueAsync<T>(Func<CancellationToken, Task<T>> work)
+    /// <summary>
+    /// Runs a value-returning child as an ordinary async method, so its task carries the value, fault or cancellation.
+    /// </summary>
+    /// <remarks>
+    /// The failure is recorded here, before the task completes: whoever awaits the task (the body, say) and rethrows runs
+    /// after, and finds it already recorded under the child's name. Recording it in the wrapper instead would race with them.
+    /// </remarks>
+    private async Task<T> InvokeValueAsync<T>(Func<CancellationToken, Task<T>> work, string taskName)
     {
         CancelScope.s_current.Value = _scope;
-        return await work(_scope.Token).ConfigureAwait(false);
+        try
+        {
+            return await work(_scope.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            OnTaskException(e, taskName);
+            throw;
+        }
     }
 
     private async Task RunStartingChildAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, StartSignal<T> signal, CancelScope childScope, string taskName)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Corral.Core;
@@ -15,26 +16,17 @@ public sealed class DeadlineQueueTests
     public async Task DeadlineQueue_ManyScopes_OneTimerFiresEachAtItsTime()
     {
         var time = new FakeTimeProvider();
-        var order = new List<int>();
         await CancelScope.RunAsync(
             async _ =>
             {
-                var runs = new List<Task>();
+                var runs = new List<Task<bool>>();
+                var scopes = new List<(int Seconds, CancelScope Scope)>();
                 foreach (var seconds in new[] { 5, 1, 3, 2, 4 })
                 {
-                    runs.Add(CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(seconds), async ct =>
+                    runs.Add(CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(seconds), ct =>
                     {
-                        try
-                        {
-                            await Task.Delay(Timeout.Infinite, ct);
-                        }
-                        finally
-                        {
-                            lock (order)
-                            {
-                                order.Add(seconds);
-                            }
-                        }
+                        scopes.Add((seconds, CancelScope.Current!));
+                        return Task.Delay(Timeout.Infinite, ct);
                     }));
                 }
 
@@ -42,16 +34,16 @@ public sealed class DeadlineQueueTests
                 for (var i = 1; i <= 5; i++)
                 {
                     time.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
-                    Assert.Equal(i - 1, order.Count); // never early
+                    Assert.Equal(i - 1, scopes.Count(s => s.Scope.IsCancellationRequested)); // never early
                     time.Advance(TimeSpan.FromTicks(1));
-                    Assert.Equal(i, order.Count);
+                    var cancelled = scopes.Where(s => s.Scope.IsCancellationRequested).Select(s => s.Seconds).Order();
+                    Assert.Equal(Enumerable.Range(1, i), cancelled); // exactly on time, in deadline order
                 }
 
-                await Task.WhenAll(runs.ToArray());
+                Assert.All(await Task.WhenAll(runs.ToArray()), completed => Assert.False(completed));
             },
             new CancelScopeOptions { TimeProvider = time });
 
-        Assert.Equal([1, 2, 3, 4, 5], order);
         Assert.Equal(0, DeadlineQueue.For(time).Count);
     }
 
