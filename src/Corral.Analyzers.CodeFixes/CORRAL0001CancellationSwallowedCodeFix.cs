@@ -1,0 +1,77 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Formatting;
+
+namespace Corral.Analyzers;
+
+/// <summary>
+/// Fixes CORRAL0001: rethrow the cancellation (a trailing <c>return</c>, <c>continue</c> or <c>break</c>
+/// becomes <c>throw;</c>), or narrow the catch to cancellations that are not the caller's token's.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(CORRAL0001CancellationSwallowedCodeFix))]
+[Shared]
+public sealed class CORRAL0001CancellationSwallowedCodeFix : CodeFixProvider
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.CancellationSwallowed.Id);
+
+    /// <inheritdoc/>
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc/>
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            var catchClause = root?.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.FirstAncestorOrSelf<CatchClauseSyntax>();
+            if (catchClause is null)
+            {
+                continue;
+            }
+
+            context.RegisterCodeFix(
+                CodeAction.Create(
+                    "Rethrow the cancellation",
+                    c => ReplaceAsync(context.Document, catchClause, Rethrow(catchClause), c),
+                    equivalenceKey: "CORRAL0001.Rethrow"),
+                diagnostic);
+
+            if (diagnostic.Properties.TryGetValue(CodeFacts.TokenProperty, out var token) && token is not null)
+            {
+                var filter = SyntaxFactory.ParseExpression("!" + token + ".IsCancellationRequested");
+                context.RegisterCodeFix(
+                    CodeAction.Create(
+                        $"Handle only cancellations that do not come from '{token}'",
+                        c => ReplaceAsync(context.Document, catchClause, FixFacts.WithFilter(catchClause, filter), c),
+                        equivalenceKey: "CORRAL0001.Filter"),
+                    diagnostic);
+            }
+        }
+    }
+
+    private static CatchClauseSyntax Rethrow(CatchClauseSyntax catchClause)
+    {
+        var block = catchClause.Block;
+        var last = block.Statements.LastOrDefault();
+        var rethrow = SyntaxFactory.ThrowStatement();
+        var newBlock = last is ReturnStatementSyntax or ContinueStatementSyntax or BreakStatementSyntax
+            ? block.ReplaceNode(last, rethrow.WithTriviaFrom(last))
+            : block.AddStatements(rethrow);
+        return catchClause.WithBlock(newBlock.WithAdditionalAnnotations(Formatter.Annotation));
+    }
+
+    private static async Task<Document> ReplaceAsync(Document document, SyntaxNode oldNode, SyntaxNode newNode, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var newRoot = root!.ReplaceNode(oldNode, newNode.WithAdditionalAnnotations(Formatter.Annotation));
+        return document.WithSyntaxRoot(newRoot);
+    }
+}

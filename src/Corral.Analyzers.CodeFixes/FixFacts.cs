@@ -1,0 +1,50 @@
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Corral.Analyzers;
+
+/// <summary>Helpers the code fixes share: picking free names and type names that bind at a position.</summary>
+internal static class FixFacts
+{
+    /// <summary>The first of <paramref name="candidates"/> that names nothing at <paramref name="position"/>.</summary>
+    public static string FreeName(SemanticModel model, int position, params string[] candidates)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (model.LookupSymbols(position, name: candidate).IsEmpty)
+            {
+                return candidate;
+            }
+        }
+
+        return candidates[candidates.Length - 1] + "1";
+    }
+
+    /// <summary>The short name of a <c>System</c> type when it binds at <paramref name="position"/>, else its qualified name.</summary>
+    public static string SystemTypeName(SemanticModel model, int position, string name) =>
+        model.LookupNamespacesAndTypes(position, name: name).Any(s => s.ContainingNamespace?.Name == "System")
+            ? name
+            : "System." + name;
+
+    /// <summary>Whether the document's language version has <c>is not</c> patterns (C# 9).</summary>
+    public static bool HasNotPatterns(SyntaxTree tree) =>
+        tree.Options is CSharpParseOptions { LanguageVersion: >= LanguageVersion.CSharp9 };
+
+    /// <summary>
+    /// Adds <paramref name="filter"/> to the catch clause, moving the line break that followed the declaration
+    /// behind the filter.
+    /// </summary>
+    public static CatchClauseSyntax WithFilter(CatchClauseSyntax catchClause, ExpressionSyntax filter)
+    {
+        var declaration = catchClause.Declaration!;
+        var trailing = declaration.GetTrailingTrivia();
+        var filterClause = SyntaxFactory.CatchFilterClause(filter.WithoutTrivia())
+            .WithLeadingTrivia(SyntaxFactory.Space)
+            .WithTrailingTrivia(trailing);
+        return catchClause
+            .WithDeclaration(declaration.WithoutTrailingTrivia())
+            .WithFilter(filterClause);
+    }
+}
