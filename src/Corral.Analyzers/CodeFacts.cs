@@ -158,9 +158,11 @@ internal static class CodeFacts
 
             foreach (var parameter in lambda.Parameters)
             {
-                if (parameter.Name == "_" || parameter.Name.Length == 0)
+                var providesToken = types.IsCancellationToken(parameter.Type) || types.IsCancelScope(parameter.Type) || types.IsTaskGroup(parameter.Type);
+                if (providesToken && (parameter.Name == "_" || parameter.Name.Length == 0))
                 {
-                    continue;
+                    // The body discarded its token on purpose: an outer token is not the one to suggest.
+                    return null;
                 }
 
                 if (types.IsCancellationToken(parameter.Type))
