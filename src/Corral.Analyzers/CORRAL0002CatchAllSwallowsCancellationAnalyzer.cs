@@ -55,7 +55,8 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
         }
 
         var caught = CodeFacts.CaughtType(catchClause, model, cancellationToken);
-        if (catchClause.Declaration is not null && !types.CatchesCancellation(caught))
+        // A catch of OperationCanceledException itself is CORRAL0001's business; here only its base types.
+        if (catchClause.Declaration is not null && (!types.CatchesCancellation(caught) || types.IsCancellationException(caught)))
         {
             return;
         }

@@ -22,6 +22,7 @@ internal static class TimeoutFacts
     public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
     {
         if (catchClause.Filter is not null
+            || catchClause.Block.DescendantNodes().OfType<ThrowStatementSyntax>().Any(t => t.Expression is null)
             || catchClause.Parent is not TryStatementSyntax tryStatement
             || !types.IsCancellationException(CodeFacts.CaughtType(catchClause, model, cancellationToken)))
         {

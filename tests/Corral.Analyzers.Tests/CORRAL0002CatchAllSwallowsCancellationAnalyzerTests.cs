@@ -217,6 +217,13 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
                 try { await Task.Yield(); }
                 catch (InvalidOperationException) { }
             }
+
+            async Task F()
+            {
+                try { await Task.Yield(); }
+                catch (TaskCanceledException) { }
+                catch (OperationCanceledException) { }
+            }
         }
         """);
 

@@ -99,6 +99,21 @@ public class CORRAL0007TimeoutFromCancellationAnalyzerTests
                     throw;
                 }
             }
+
+            async Task E(HttpClient http, CancellationToken ct)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    await http.GetStringAsync("https://example.org", cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine("cancelled or timed out");
+                    throw;
+                }
+            }
         }
         """);
 }
