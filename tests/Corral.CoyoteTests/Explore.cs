@@ -1,0 +1,85 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
+using Microsoft.Coyote;
+using Microsoft.Coyote.SystematicTesting;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Corral.CoyoteTests;
+
+/// <summary>
+/// Runs one race under Coyote's systematic scheduler, in process, over the rewritten Corral.dll.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>CI: <see cref="CiIterations"/> schedules per race (at least 1,000). <c>CORRAL_STRESS=1</c>: <see cref="StressIterations"/>;
+/// <c>CORRAL_COYOTE_ITERATIONS=N</c> sets any number.</item>
+/// <item>Every interleaving point Coyote knows is on: locks, Interlocked, Volatile and plain field accesses of the rewritten code.</item>
+/// <item>The seed is fixed (<c>CORRAL_COYOTE_SEED</c> overrides it), so a CI failure replays the same schedules.</item>
+/// <item>Each run appends its figures to <c>coyote-figures.tsv</c> in the output folder; docs/reliability.md quotes them.</item>
+/// </list>
+/// </remarks>
+internal static class Explore
+{
+    public const int CiIterations = 1_000;
+
+    public const int StressIterations = 100_000;
+
+    public static bool Stress => Environment.GetEnvironmentVariable("CORRAL_STRESS") == "1";
+
+    public static int Iterations =>
+        int.TryParse(Environment.GetEnvironmentVariable("CORRAL_COYOTE_ITERATIONS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : Stress ? StressIterations : CiIterations;
+
+    private static uint Seed =>
+        uint.TryParse(Environment.GetEnvironmentVariable("CORRAL_COYOTE_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s) ? s : 20_251_124u;
+
+    /// <summary>Explores <paramref name="test"/> and fails with Coyote's bug report and a reproducible trace if any schedule breaks it.</summary>
+    public static void Run(ITestOutputHelper output, Func<Task> test, int? iterations = null, [CallerMemberName] string name = "")
+    {
+        var n = iterations ?? Iterations;
+        var configuration = Configuration.Create()
+            .WithTestingIterations((uint)n)
+            .WithRandomGeneratorSeed(Seed)
+            .WithPrioritizationStrategy(isFair: false, priorityChangeBound: 10)
+            .WithMaxSchedulingSteps(20_000)
+            .WithLockAccessRaceCheckingEnabled(true)
+            .WithAtomicOperationRaceCheckingEnabled(true)
+            .WithVolatileOperationRaceCheckingEnabled(true)
+            .WithMemoryAccessRaceCheckingEnabled(true)
+            .WithPotentialDeadlocksReportedAsBugs(true)
+            .WithTelemetryEnabled(false);
+        var started = DateTime.UtcNow;
+        using var engine = TestingEngine.Create(configuration, test);
+        engine.Run();
+        var report = engine.TestReport;
+        var elapsed = DateTime.UtcNow - started;
+        var schedules = report.NumOfExploredFairPaths + report.NumOfExploredUnfairPaths;
+        var line = string.Create(
+            CultureInfo.InvariantCulture,
+            $"{name}\t{schedules}\t{report.NumOfFoundBugs}\t{report.MaxExploredUnfairSteps}\t{report.MaxControlledOperations}\t{elapsed.TotalSeconds:F1}");
+        output.WriteLine($"schedules={schedules} bugs={report.NumOfFoundBugs} maxSteps={report.MaxExploredUnfairSteps} maxOps={report.MaxControlledOperations} {elapsed.TotalSeconds:F1}s");
+        try
+        {
+            File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "coyote-figures.tsv"), line + Environment.NewLine);
+        }
+        catch (IOException)
+        {
+            // Figures are a convenience; never fail a test over them.
+        }
+
+        if (report.NumOfFoundBugs > 0)
+        {
+            var bugs = string.Join(Environment.NewLine, report.BugReports);
+            output.WriteLine(bugs);
+            output.WriteLine(engine.ReproducibleTrace);
+            Assert.Fail($"Coyote found a bug in {name} after {schedules} schedules:{Environment.NewLine}{bugs}");
+        }
+
+        Assert.True(schedules >= Math.Min(n, 1), $"Coyote explored no schedule for {name}");
+    }
+}

@@ -1,0 +1,458 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Coyote.Random;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Corral.CoyoteTests;
+
+/// <summary>
+/// The core's races (the lists at the top of CancelScope.cs and TaskGroup.cs), each explored by Coyote over at least
+/// <see cref="Explore.CiIterations"/> schedules. Every test ends by checking the invariants once all its racers returned.
+/// </summary>
+public sealed class RaceTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset s_epoch = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private sealed class Boom(string message) : Exception(message);
+
+    /// <summary>TaskGroup race 1: a Start from another task racing the group's close is either run before the group returns, or refused.</summary>
+    [Fact]
+    public void Start_RacingTheClose_RunsBeforeReturnOrIsRefused()
+    {
+        Explore.Run(output, async () =>
+        {
+            var running = new Invariants.Running();
+            TaskGroup? group = null;
+            var admitted = 0;
+            var refused = 0;
+            var handOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var racer = Task.Run(async () =>
+            {
+                await handOver.Task;
+                try
+                {
+                    group!.Start(async _ =>
+                    {
+                        running.Enter();
+                        await Task.Yield();
+                        running.Leave();
+                    });
+                    Interlocked.Increment(ref admitted);
+                }
+                catch (InvalidOperationException)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            });
+
+            await TaskGroup.RunAsync(g =>
+            {
+                group = g;
+                g.Start(async _ =>
+                {
+                    running.Enter();
+                    await Task.Yield();
+
+                    // A child starting a grandchild while the group waits for it: also raced by the close.
+                    g.Start(async _ =>
+                    {
+                        running.Enter();
+                        await Task.Yield();
+                        running.Leave();
+                    });
+                    running.Leave();
+                });
+                handOver.SetResult();
+                return Task.CompletedTask;
+            });
+
+            var stillRunning = running.Count;
+            var enteredAtClose = running.Entered;
+            await racer;
+            Assert.True(stillRunning == 0, $"{stillRunning} task(s) outlived their group");
+            Assert.True(admitted + refused == 1, $"the late Start was admitted {admitted} and refused {refused} times");
+            Assert.True(enteredAtClose == 2 + admitted, $"{enteredAtClose} tasks ran before the close; expected {2 + admitted}");
+            Assert.True(group!.IsClosed, "RunAsync returned before the group closed");
+        });
+    }
+
+    /// <summary>
+    /// TaskGroup race 3: Cancel from another task racing children that finish, fail, check their token, or wait. The failure
+    /// is reported once, a child's cancellation is never a failure, and the group waits for all.
+    /// </summary>
+    [Fact]
+    public void Cancel_RacingChildCompletion_FailureReportedOnceCancellationNever()
+    {
+        Explore.Run(output, async () =>
+        {
+            var failFirst = Generator.Create().NextBoolean();
+            var running = new Invariants.Running();
+            var boom = new Boom("child failed");
+            TaskGroup? group = null;
+            Task? racer = null;
+            var thrown = await Record(() => TaskGroup.RunAsync(g =>
+            {
+                group = g;
+                racer = Task.Run(() => g.Cancel("racer"));
+                g.Start(Leaf(running, async ct => await Task.Yield()), "finishes");
+                g.Start(Leaf(running, async ct => { await Task.Yield(); ct.ThrowIfCancellationRequested(); }), "checks");
+                g.Start(Leaf(running, ct => Waits.UntilCancelledAsync(ct)), "waits");
+                if (failFirst)
+                {
+                    g.Start(Leaf(running, async ct => { await Task.Yield(); throw boom; }), "fails");
+                }
+
+                return Task.CompletedTask;
+            }));
+            await racer!;
+
+            Assert.True(running.Count == 0, $"{running.Count} task(s) outlived their group");
+            Assert.True(group!.Scope.IsExited, "the group's scope did not exit");
+            if (failFirst)
+            {
+                var e = Assert.IsType<TaskGroupException>(thrown);
+                Assert.True(e.Failures.Count == 1, $"expected only the failure, got: {Describe(e)}");
+                Assert.True(Invariants.TimesReported(e, boom) == 1, "the failure was not reported exactly once");
+                var reason = group.Scope.CancelReason!;
+                Assert.True(reason.Kind == CancelReasonKind.TaskFailed || reason.Message == "racer", $"unexpected reason {reason}");
+            }
+            else
+            {
+                Assert.True(thrown is null, $"nothing failed, yet the group threw {thrown}");
+                Assert.True(group.Scope.CancelledCaught, "the group absorbed its own cancel but did not record it");
+                Assert.Equal("racer", group.Scope.CancelReason!.Message);
+            }
+        });
+    }
+
+    /// <summary>
+    /// A deadline firing (FakeTimeProvider.Advance on another task) as its scope exits: it never fires early, a cut-off
+    /// body reports false, and a timer that comes after the exit changes nothing.
+    /// </summary>
+    [Fact]
+    public void Deadline_FiringAsTheScopeExits_NeverEarlyNeverAfterExit()
+    {
+        Explore.Run(output, async () =>
+        {
+            var clock = new FakeTimeProvider(s_epoch);
+            var steps = 1 + Generator.Create().NextInteger(3);
+            await CancelScope.RunAsync(
+                async root =>
+                {
+                    var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(1);
+                    CancelScope? inner = null;
+                    DateTimeOffset? firedAt = null;
+                    var advancer = Task.Run(() =>
+                    {
+                        for (var i = 0; i < steps; i++)
+                        {
+                            clock.Advance(TimeSpan.FromSeconds(1.0 / steps));
+                        }
+                    });
+                    var completed = await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+                    {
+                        inner = CancelScope.Current!;
+                        ct.Register(() => firedAt = clock.GetUtcNow());
+                        for (var i = 0; i < 3; i++)
+                        {
+                            // Level-triggered and never early: cancelled implies the clock has reached the deadline.
+                            Assert.True(!ct.IsCancellationRequested || clock.GetUtcNow() >= deadline, "deadline fired early");
+                            await Task.Yield();
+                        }
+
+                        await CancelScope.CheckpointAsync();
+                    });
+                    var cancelledAtExit = inner!.CancelCalled;
+                    await advancer;
+
+                    Assert.True(firedAt is null || firedAt >= deadline, $"deadline {deadline:O} fired early at {firedAt:O}");
+                    if (!completed)
+                    {
+                        Assert.True(cancelledAtExit, "cut off, yet the scope's own cancel was not called");
+                        Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.CancelReason!.Kind);
+                        Assert.True(inner.CancelledCaught, "cut off but CancelledCaught is false");
+                    }
+
+                    clock.Advance(TimeSpan.FromSeconds(5));
+                    Assert.True(firedAt is null || firedAt >= deadline, $"deadline {deadline:O} fired early at {firedAt:O}");
+                    Assert.True(!inner.CancelCalled || inner.CancelReason!.Kind == CancelReasonKind.DeadlineExceeded, "cancelled by something else than its deadline");
+                    Assert.False(root.IsCancellationRequested, "a child's deadline cancelled its parent");
+
+                    // That the exited scope stays as it was at exit is CoreBugTests.Deadline_FiringAsTheScopeExits_ExitedScopeUnchanged.
+                },
+                new CancelScopeOptions { TimeProvider = clock, Name = "root" });
+        });
+    }
+
+    /// <summary>
+    /// StartAsync: the child calls Started from another task while it fails. Whichever wins, the failure is reported
+    /// exactly once (to the group, or through the caller's await), and the group closes.
+    /// </summary>
+    [Fact]
+    public void Started_RacingAFailure_ReportedOnceAndNothingLeftLinked()
+    {
+        Explore.Run(output, async () =>
+        {
+            var boom = new Boom("failed while starting");
+            var signalled = 0;
+            var refusedSignal = 0;
+            Task? racer = null;
+            TaskGroup? group = null;
+            var value = 0;
+            var thrown = await Record(() => TaskGroup.RunAsync(async g =>
+            {
+                group = g;
+                value = await g.StartAsync<int>(async (signal, ct) =>
+                {
+                    racer = Task.Run(() =>
+                    {
+                        try
+                        {
+                            signal.Started(42);
+                            Interlocked.Increment(ref signalled);
+                        }
+                        catch (InvalidOperationException)
+                        {
+                            Interlocked.Increment(ref refusedSignal);
+                        }
+                    }, CancellationToken.None);
+                    await Task.Yield();
+                    throw boom;
+                }, "starter");
+            }, new TaskGroupOptions { Name = "group" }));
+            await racer!;
+
+            var e = Assert.IsType<TaskGroupException>(thrown);
+            Assert.True(signalled + refusedSignal == 1, $"Started succeeded {signalled} and was refused {refusedSignal} times");
+            Assert.True(Invariants.TimesReported(e, boom) == 1, $"the failure was reported {Invariants.TimesReported(e, boom)} times: {Describe(e)}");
+            Assert.True(e.Failures.Count == 1, $"more than the one failure: {Describe(e)}");
+            Assert.True(signalled == 0 || value == 42, "Started won but the caller did not get the value");
+            Assert.True(group!.IsClosed, "the group returned before closing");
+
+            // That the child's scope is not left linked is CoreBugTests.StartAsync_StartedAsTheChildEnds_NoExitedScopeLeftLinked.
+        });
+    }
+
+    /// <summary>
+    /// CancelScope race 4 and race 1: Cancel from four tasks at once while a fifth opens a nested scope. One reason wins
+    /// everywhere, every token is cancelled, and each callback runs once.
+    /// </summary>
+    [Fact]
+    public void Cancel_FromManyTasksAtOnce_OneReasonEveryTokenOnce()
+    {
+        Explore.Run(output, async () =>
+        {
+            var callbacks = 0;
+            CancelScope? outerScope = null;
+            CancelScope? late = null;
+            await CancelScope.RunAsync(async outer =>
+            {
+                outerScope = outer;
+                outer.Token.Register(() => Interlocked.Increment(ref callbacks));
+                var racers = new List<Task>();
+                await TaskGroup.RunAsync(async g =>
+                {
+                    g.Start(ct => Waits.UntilCancelledAsync(ct), "waits");
+                    for (var i = 0; i < 4; i++)
+                    {
+                        var reason = $"thread {i}";
+                        racers.Add(Task.Run(() => outer.Cancel(reason), CancellationToken.None));
+                    }
+
+                    // Race case 1: a scope created while the cancel propagates.
+                    racers.Add(Task.Run(
+                        () => CancelScope.RunAsync(async s =>
+                        {
+                            late = s;
+                            _ = s.Token;
+                            await Task.Yield();
+                        }),
+                        CancellationToken.None));
+                    await Task.WhenAll(racers.ToArray());
+
+                    Assert.True(outer.CancelCalled, "no cancel won");
+                    Assert.StartsWith("thread ", outer.CancelReason!.Message, StringComparison.Ordinal);
+                    Invariants.VerdictMatchesToken(outer, "outer");
+                    Invariants.VerdictMatchesToken(g.Scope, "group");
+                    Invariants.Inherits(g.Scope, outer, "group");
+                    Assert.True(late!.IsExited, "the late scope did not exit");
+                    await CancelScope.CheckpointAsync();
+                });
+                Assert.Fail("the group returned normally although its parent was cancelled");
+            });
+
+            // The group's exit re-raised the outer cancellation, and the outer scope absorbed it.
+            Assert.True(outerScope!.CancelledCaught, "the outer scope did not absorb its own cancellation");
+            Assert.True(callbacks == 1, $"the token callback ran {callbacks} times");
+            Assert.False(late!.CancelCalled, "impossible: the late scope cancelled itself");
+        });
+    }
+
+    /// <summary>
+    /// CancelScope race 3: a shield raised (and maybe lowered again) on another task while an ancestor's cancel propagates.
+    /// Once both return, the shielded scope and its descendant follow the final shield: verdict, token and checkpoints agree.
+    /// </summary>
+    [Fact]
+    public void Shield_ToggledDuringACancel_FinalShieldDecides()
+    {
+        Explore.Run(output, async () =>
+        {
+            var lowerAgain = Generator.Create().NextBoolean();
+            var readTokenEarly = Generator.Create().NextBoolean();
+            await CancelScope.RunAsync(async outer =>
+            {
+                await CancelScope.RunAsync(async inner =>
+                {
+                    await CancelScope.RunAsync(async leaf =>
+                    {
+                        if (readTokenEarly)
+                        {
+                            _ = inner.Token;
+                            _ = leaf.Token;
+                        }
+
+                        var canceller = Task.Run(() => outer.Cancel("outer"));
+                        var toggler = Task.Run(() =>
+                        {
+                            inner.Shield = true;
+                            if (lowerAgain)
+                            {
+                                inner.Shield = false;
+                            }
+                        });
+                        await Task.WhenAll(new[] { canceller, toggler });
+
+                        Assert.True(inner.IsCancellationRequested == lowerAgain, $"shield {(lowerAgain ? "lowered" : "up")}, yet inner verdict is {inner.IsCancellationRequested}");
+                        Invariants.VerdictMatchesToken(outer, "outer");
+                        Invariants.VerdictMatchesToken(inner, "inner");
+                        Invariants.VerdictMatchesToken(leaf, "leaf");
+                        Invariants.Inherits(leaf, inner, "leaf");
+                        Assert.True(CheckpointThrows() == lowerAgain, "a checkpoint disagrees with the verdict");
+
+                        // Lower the shield: the leaf's cancellation must arrive.
+                        inner.Shield = false;
+                        Invariants.VerdictMatchesToken(inner, "inner after lowering");
+                        Invariants.VerdictMatchesToken(leaf, "leaf after lowering");
+                        Assert.True(leaf.IsCancellationRequested, "cancellation did not reach the leaf once the shield went down");
+                        Assert.True(CheckpointThrows(), "a checkpoint passed in a cancelled scope");
+                    });
+                });
+            });
+        });
+    }
+
+    /// <summary>
+    /// Deadline moved (later, earlier, or removed) on one task while another advances the clock and a third cancels.
+    /// A deadline never fires before the clock reaches one the scope had; and once the clock is past the final deadline, the
+    /// scope is cancelled (no move loses it).
+    /// </summary>
+    [Fact]
+    public void Deadline_MovedDuringACancel_NeverEarlyNeverLost()
+    {
+        Explore.Run(output, async () =>
+        {
+            var clock = new FakeTimeProvider(s_epoch);
+            var move = Generator.Create().NextInteger(3);
+            var alsoCancel = Generator.Create().NextBoolean();
+            var first = s_epoch + TimeSpan.FromSeconds(10);
+            DateTimeOffset? moved = move switch
+            {
+                0 => s_epoch + TimeSpan.FromSeconds(20),
+                1 => s_epoch + TimeSpan.FromSeconds(5),
+                _ => null,
+            };
+            var earliest = moved is { } m && m < first ? m : first;
+            await CancelScope.RunAsync(
+                async root =>
+                {
+                    await CancelScope.RunAsync(
+                        async scope =>
+                        {
+                            DateTimeOffset? firedAt = null;
+                            scope.Token.Register(() => firedAt = clock.GetUtcNow());
+                            var racers = new List<Task>
+                            {
+                                Task.Run(() => scope.Deadline = moved),
+                                Task.Run(() => clock.Advance(TimeSpan.FromSeconds(10))),
+                            };
+                            if (alsoCancel)
+                            {
+                                racers.Add(Task.Run(() => scope.Cancel("explicit")));
+                            }
+
+                            await Task.WhenAll(racers.ToArray());
+                            Invariants.VerdictMatchesToken(scope, "scope");
+                            if (scope.CancelReason is { Kind: CancelReasonKind.DeadlineExceeded })
+                            {
+                                Assert.True(firedAt >= earliest, $"deadline fired early at {firedAt:O}; earliest deadline {earliest:O}");
+                            }
+
+                            Assert.True(alsoCancel || scope.CancelReason is null or { Kind: CancelReasonKind.DeadlineExceeded }, "cancelled with no cause");
+                            if (moved is { } final && clock.GetUtcNow() >= final + TimeSpan.FromTicks(1))
+                            {
+                                // The clock passed the final deadline with no race left: it must have fired.
+                                Assert.True(scope.IsCancellationRequested, $"deadline {final:O} lost: clock at {clock.GetUtcNow():O}");
+                            }
+
+                            clock.Advance(TimeSpan.FromSeconds(30));
+                            if (scope.Deadline is not null)
+                            {
+                                Assert.True(scope.IsCancellationRequested, $"deadline {scope.Deadline:O} never fired; clock at {clock.GetUtcNow():O}");
+                            }
+
+                            Assert.False(root.IsCancellationRequested, "a child's deadline reached its parent");
+                            await CancelScope.CheckpointAsync();
+                        },
+                        new CancelScopeOptions { Deadline = first, Name = "moving" });
+                },
+                new CancelScopeOptions { TimeProvider = clock, Name = "root" });
+        });
+    }
+
+    private static Func<CancellationToken, Task> Leaf(Invariants.Running running, Func<CancellationToken, Task> work) =>
+        async ct =>
+        {
+            running.Enter();
+            try
+            {
+                await work(ct);
+            }
+            finally
+            {
+                running.Leave();
+            }
+        };
+
+    private static bool CheckpointThrows()
+    {
+        try
+        {
+            CancelScope.ThrowIfCancelled();
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    private static async Task<Exception?> Record(Func<Task> run)
+    {
+        try
+        {
+            await run();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private static string Describe(TaskGroupException e) =>
+        string.Join("; ", System.Linq.Enumerable.Select(e.Failures, f => $"{f.TaskName}: {f.Exception.GetType().Name} {f.Exception.Message}"));
+}
