@@ -12,22 +12,19 @@ namespace Corral;
 
 public sealed partial class CancelScope
 {
-    /// <summary>The ambient scope. Flows with the ExecutionContext: set inside a Corral async method, restored when it returns.</summary>
-    internal static readonly AsyncLocal<CancelScope?> s_current = new();
-
     /// <summary>Gets the innermost scope the calling code runs in, or <see langword="null"/> outside any scope.</summary>
     /// <remarks>The scope flows with the async call (an <see cref="AsyncLocal{T}"/>); children of a <see cref="TaskGroup"/> run in
     /// the group's scope.</remarks>
-    public static CancelScope? Current => s_current.Value;
+    public static CancelScope? Current => Ambient.Scope;
 
     /// <summary>
     /// Gets the token of <see cref="Current"/>, or <see cref="CancellationToken.None"/> outside any scope. Pass it to every .NET
     /// API that takes a token.
     /// </summary>
-    public static CancellationToken CurrentToken => s_current.Value?.Token ?? CancellationToken.None;
+    public static CancellationToken CurrentToken => Ambient.Scope?.Token ?? CancellationToken.None;
 
     /// <summary>Gets the effective deadline of <see cref="Current"/> (the earliest up to the first shield), or <see langword="null"/>.</summary>
-    public static DateTimeOffset? CurrentDeadline => s_current.Value?.EffectiveDeadline;
+    public static DateTimeOffset? CurrentDeadline => Ambient.Scope?.EffectiveDeadline;
 
     /// <summary>Runs <paramref name="body"/> in a new scope nested in <see cref="Current"/>.</summary>
     /// <param name="body">The block; it receives the scope, so it can cancel it, move its deadline or hand it out.</param>
@@ -227,7 +224,7 @@ public sealed partial class CancelScope
     /// </remarks>
     public static ValueTask CheckpointAsync()
     {
-        var scope = s_current.Value;
+        var scope = Ambient.Scope;
         if (scope is null || scope._cancelledBy is null)
         {
             return default;
@@ -240,7 +237,7 @@ public sealed partial class CancelScope
     /// <exception cref="ScopeCancelledException">The ambient scope is cancelled.</exception>
     public static void ThrowIfCancelled()
     {
-        var scope = s_current.Value;
+        var scope = Ambient.Scope;
         if (scope is not null && scope._cancelledBy is not null)
         {
             throw scope.CreateCancelledException();
@@ -256,7 +253,7 @@ public sealed partial class CancelScope
     public static Task SleepAsync(TimeSpan delay)
     {
         Timeouts.ValidateDelay(delay, nameof(delay));
-        var scope = s_current.Value;
+        var scope = Ambient.Scope;
         if (scope is null)
         {
             return Task.Delay(delay, TimeProvider.System);
@@ -290,7 +287,7 @@ public sealed partial class CancelScope
     {
         if (options is null)
         {
-            var plain = new CancelScope(s_current.Value, name: null, timeProvider: null, shield: false, kind);
+            var plain = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield: false, kind);
             plain.Open(NoDeadline);
             return plain;
         }
@@ -300,7 +297,7 @@ public sealed partial class CancelScope
             throw new ArgumentException("Set either Deadline or Timeout in CancelScopeOptions, not both.", nameof(options));
         }
 
-        var scope = new CancelScope(s_current.Value, options.Name, options.TimeProvider, options.Shield, kind);
+        var scope = new CancelScope(Ambient.Scope, options.Name, options.TimeProvider, options.Shield, kind);
         var ticks = options.Timeout is { } timeout
             ? Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, "options.Timeout")
             : options.Deadline?.UtcTicks ?? NoDeadline;
@@ -310,14 +307,14 @@ public sealed partial class CancelScope
 
     private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield)
     {
-        var scope = new CancelScope(s_current.Value, name: null, timeProvider: null, shield, kind);
+        var scope = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield, kind);
         scope.Open(Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName));
         return scope;
     }
 
     private static CancelScope OpenWithDeadline(long deadlineTicks, ScopeKind kind, bool shield)
     {
-        var scope = new CancelScope(s_current.Value, name: null, timeProvider: null, shield, kind);
+        var scope = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield, kind);
         scope.Open(deadlineTicks);
         return scope;
     }
@@ -329,7 +326,7 @@ public sealed partial class CancelScope
     /// <summary>Runs a body returning <see cref="Task"/>; returns the cancellation it absorbed, or null when the body completed.</summary>
     private static async Task<OperationCanceledException?> RunVoidCoreAsync(CancelScope scope, Delegate body)
     {
-        s_current.Value = scope;
+        Ambient.Enter(scope);
         Exception? error = null;
         try
         {
@@ -349,7 +346,7 @@ public sealed partial class CancelScope
     /// <summary>Runs a body returning <see cref="Task{T}"/>; returns its value or a cut-off result.</summary>
     private static async Task<ScopeResult<T>> RunValueCoreAsync<T>(CancelScope scope, Delegate body)
     {
-        s_current.Value = scope;
+        Ambient.Enter(scope);
         Exception? error = null;
         T value = default!;
         try
@@ -381,7 +378,7 @@ public sealed partial class CancelScope
 
     private static async Task<T> FailCoreAsync<T>(CancelScope scope, Delegate body, TimeSpan? timeout)
     {
-        s_current.Value = scope;
+        Ambient.Enter(scope);
         Exception? error = null;
         T value = default!;
         try

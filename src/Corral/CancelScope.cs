@@ -46,6 +46,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
 using Corral.Core;
+using Corral.Diagnostics;
 
 namespace Corral;
 
@@ -144,6 +145,21 @@ public sealed partial class CancelScope
     /// <summary>Due time while queued, in UTC ticks. Owned by the queue, under its lock.</summary>
     internal long HeapDueTicks;
 
+    /// <summary>The parent of every root scope (scopes opened outside any scope), so snapshots can find them. Never opened.</summary>
+    private static readonly CancelScope s_roots = new(null, "(roots)", TimeProvider.System, shield: false, ScopeKind.Scope);
+
+    /// <summary>Backing field of <see cref="Id"/>; 0 until first read.</summary>
+    private long _id;
+
+    /// <summary>True while this scope is linked into <see cref="s_roots"/> (it has no parent).</summary>
+    private bool _isRoot;
+
+    /// <summary>When the block began, on <see cref="_timeProvider"/>'s timestamp clock.</summary>
+    private long _openedTimestamp;
+
+    /// <summary>When the verdict last became "cancelled", on the timestamp clock; 0 while not cancelled. Written under <see cref="_gate"/>.</summary>
+    private long _cancelledTimestamp;
+
     internal CancelScope(CancelScope? parent, string? name, TimeProvider? timeProvider, bool shield, ScopeKind kind)
     {
         _parent = parent;
@@ -151,7 +167,55 @@ public sealed partial class CancelScope
         Kind = kind;
         _shield = shield;
         _timeProvider = timeProvider ?? parent?._timeProvider ?? TimeProvider.System;
+        OwnerTask = parent is null ? null : Ambient.Task;
     }
+
+    /// <summary>A process-wide identifier for snapshots, assigned on first use.</summary>
+    internal long Id
+    {
+        get
+        {
+            var id = Volatile.Read(ref _id);
+            if (id == 0)
+            {
+                Interlocked.CompareExchange(ref _id, Ids.Next(), 0);
+                id = Volatile.Read(ref _id);
+            }
+
+            return id;
+        }
+    }
+
+    /// <summary>The group child that opened this scope directly, if any (for the task tree).</summary>
+    internal TaskRecord? OwnerTask { get; }
+
+    /// <summary>The group whose scope this is, if any.</summary>
+    internal TaskGroup? Group { get; set; }
+
+    /// <summary>When the block began, on the timestamp clock of <see cref="TimeProvider"/>.</summary>
+    internal long OpenedTimestamp => _openedTimestamp;
+
+    /// <summary>When the cancellation reached this scope, on the timestamp clock; 0 when not cancelled.</summary>
+    internal long CancelledTimestamp => Volatile.Read(ref _cancelledTimestamp);
+
+    /// <summary>The live child scopes (for snapshots).</summary>
+    internal CancelScope[] LiveChildren()
+    {
+        lock (_gate)
+        {
+            var list = new List<CancelScope>();
+            for (var c = _firstChild; c is not null; c = c._nextSibling)
+            {
+                list.Add(c);
+            }
+
+            list.Reverse(); // oldest first
+            return list.ToArray();
+        }
+    }
+
+    /// <summary>The live root scopes (for snapshots).</summary>
+    internal static CancelScope[] LiveRoots() => s_roots.LiveChildren();
 
     /// <summary>Gets the scope's name (from the options, the group, or the task), or <see langword="null"/>.</summary>
     public string? Name { get; }
@@ -320,6 +384,8 @@ public sealed partial class CancelScope
             return false;
         }
 
+        CorralMetrics.ScopeCancelled(reason.Kind);
+
         // The timer has nothing left to do for a cancelled scope.
         if (Volatile.Read(ref _deadlineTicks) != NoDeadline)
         {
@@ -354,6 +420,7 @@ public sealed partial class CancelScope
     internal void Open(long deadlineTicks)
     {
         Debug.Assert(_state == 0, "a scope opens once");
+        _openedTimestamp = _timeProvider.GetTimestamp();
         var parent = _parent;
         if (parent is not null)
         {
@@ -363,6 +430,18 @@ public sealed partial class CancelScope
 
                 // Race case 1: read the parent's verdict under the parent's lock.
                 _cancelledBy = _shield ? null : parent._cancelledBy;
+                if (_cancelledBy is not null)
+                {
+                    _cancelledTimestamp = parent._cancelledTimestamp;
+                }
+            }
+        }
+        else
+        {
+            lock (s_roots._gate)
+            {
+                s_roots.LinkChildLocked(this);
+                _isRoot = true;
             }
         }
 
@@ -399,6 +478,23 @@ public sealed partial class CancelScope
                 break;
             }
         }
+
+        UnlinkFromRoots();
+    }
+
+    private void UnlinkFromRoots()
+    {
+        if (Volatile.Read(ref _isRoot))
+        {
+            lock (s_roots._gate)
+            {
+                if (_isRoot)
+                {
+                    s_roots.UnlinkChildLocked(this);
+                    _isRoot = false;
+                }
+            }
+        }
     }
 
     /// <summary>Moves this scope under a new parent (a StartAsync child handed over to its group) and refreshes it.</summary>
@@ -411,6 +507,10 @@ public sealed partial class CancelScope
             {
                 old.UnlinkChildLocked(this);
             }
+        }
+        else
+        {
+            UnlinkFromRoots();
         }
 
         lock (newParent._gate)
@@ -549,6 +649,8 @@ public sealed partial class CancelScope
     private void RefreshSubtree()
     {
         List<(CancelScope Scope, CancellationTokenSource Source)>? toCancel = null;
+        List<TaskGroup>? newlyCancelledGroups = null;
+        var cancelledByParent = 0;
         Stack<CancelScope>? pending = null;
         var node = this;
         while (true)
@@ -558,7 +660,25 @@ public sealed partial class CancelScope
                 node.AssertInvariants();
                 var parent = node._parent;
                 var verdict = node._ownReason is not null ? node : node._shield ? null : parent?._cancelledBy;
+                var wasCancelled = node._cancelledBy is not null;
                 node._cancelledBy = verdict;
+                if (verdict is not null && !wasCancelled)
+                {
+                    node._cancelledTimestamp = Math.Max(1, node._timeProvider.GetTimestamp());
+                    if (verdict != node)
+                    {
+                        cancelledByParent++;
+                    }
+
+                    if (node.Group is { } group)
+                    {
+                        (newlyCancelledGroups ??= new()).Add(group);
+                    }
+                }
+                else if (verdict is null)
+                {
+                    node._cancelledTimestamp = 0;
+                }
                 if (verdict is not null)
                 {
                     if (node._cts is not null && !node._ctsCancelled)
@@ -584,6 +704,16 @@ public sealed partial class CancelScope
             {
                 break;
             }
+        }
+
+        if (cancelledByParent > 0)
+        {
+            CorralMetrics.ScopesCancelledByParent(cancelledByParent);
+        }
+
+        if (newlyCancelledGroups is not null)
+        {
+            Watchdog.OnGroupsCancelled(newlyCancelledGroups);
         }
 
         if (toCancel is not null)

@@ -93,7 +93,7 @@ public sealed class StartSignal<T>
 }
 
 /// <summary>
-/// The signal a child started with <see cref="TaskGroup.StartAsync(Func{StartSignal, CancellationToken, System.Threading.Tasks.Task}, string?)"/>
+/// The signal a child started with <see cref="TaskGroup.StartAsync(Func{StartSignal, CancellationToken, System.Threading.Tasks.Task}, string?, string?, string?, int)"/>
 /// calls once it is ready.
 /// </summary>
 /// <remarks>As <see cref="StartSignal{T}"/>, without a value.</remarks>

@@ -26,11 +26,12 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Corral.Core;
+using Corral.Diagnostics;
 
 namespace Corral;
 
@@ -38,15 +39,15 @@ namespace Corral;
 /// A set of concurrent tasks that all end before the group does: trio's nursery for .NET.
 /// </summary>
 /// <remarks>
-/// <para>Open one with <see cref="RunAsync(Func{TaskGroup, Task}, TaskGroupOptions?)"/>; start children from the body (or from
-/// any child) with <see cref="Start(Func{CancellationToken, Task}, string?)"/>.</para>
+/// <para>Open one with <see cref="RunAsync(Func{TaskGroup, Task}, TaskGroupOptions?, string?, int)"/>; start children from the body (or from
+/// any child) with <see cref="Start(Func{CancellationToken, Task}, string?, string?, string?, int)"/>.</para>
 /// <list type="bullet">
 /// <item>The group's body and children run in the group's <see cref="Scope"/>; cancelling it cancels them all.</item>
 /// <item>The group never completes while a child runs, whatever the body did.</item>
 /// <item>The first failure (a child's or the body's) cancels the group, with a reason naming it.</item>
 /// <item>If anything failed, the group throws one <see cref="TaskGroupException"/> with every failure in the order it happened.</item>
 /// <item>If the group was cancelled from outside and nothing failed, the cancellation propagates to the enclosing scope.</item>
-/// <item><see cref="Start(Func{CancellationToken, Task}, string?)"/>, <see cref="Start{T}"/>, <see cref="StartAsync{T}"/> and
+/// <item><see cref="Start(Func{CancellationToken, Task}, string?, string?, string?, int)"/>, <see cref="Start{T}"/>, <see cref="StartAsync{T}"/> and
 /// <see cref="Cancel"/> are safe to call from any thread.</item>
 /// </list>
 /// <para>Lifecycle:</para>
@@ -84,11 +85,23 @@ public sealed class TaskGroup
     /// <summary>Set when some task ended with the group's cancellation (used for <see cref="CancelScope.CancelledCaught"/>).</summary>
     private volatile bool _sawCancellation;
 
-    private TaskGroup(CancelScope scope, ChildStartMode startMode)
+    /// <summary>First live task (body included) when task tracking is on; a list guarded by <see cref="_gate"/>.</summary>
+    private TaskRecord? _firstTask;
+
+    private TaskGroup(CancelScope scope, ChildStartMode startMode, string? sourceFile, int sourceLine)
     {
         _scope = scope;
         _startMode = startMode;
+        SourceFile = sourceFile;
+        SourceLine = sourceLine;
+        scope.Group = this;
     }
+
+    /// <summary>Where <c>RunAsync</c> was called, when the compiler told us.</summary>
+    internal string? SourceFile { get; }
+
+    /// <summary>The line of <see cref="SourceFile"/>, or 0.</summary>
+    internal int SourceLine { get; }
 
     /// <summary>Gets the group's scope: cancel it, give it a deadline or shield it like any scope.</summary>
     public CancelScope Scope => _scope;
@@ -105,14 +118,20 @@ public sealed class TaskGroup
     /// </summary>
     /// <param name="body">The body; it receives the group, to start children.</param>
     /// <param name="options">Name and start mode; optional.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the group was opened, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <returns>A task that completes when the group has closed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TaskGroupException">The body or a child failed (in the returned task).</exception>
     /// <exception cref="OperationCanceledException">An enclosing scope was cancelled and nothing failed (in the returned task).</exception>
-    public static Task RunAsync(Func<TaskGroup, Task> body, TaskGroupOptions? options = null)
+    public static Task RunAsync(
+        Func<TaskGroup, Task> body,
+        TaskGroupOptions? options = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var group = Open(options);
+        var group = Open(options, callerFilePath, callerLineNumber);
         return group.RunBodyAsync<object?>(body, returnsValue: false);
     }
 
@@ -122,15 +141,21 @@ public sealed class TaskGroup
     /// <typeparam name="T">The body's result type.</typeparam>
     /// <param name="body">The body; it receives the group.</param>
     /// <param name="options">Name and start mode; optional.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the group was opened, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <returns>The body's value.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TaskGroupException">The body or a child failed.</exception>
     /// <exception cref="OperationCanceledException">An enclosing scope was cancelled and nothing failed; or the group's own
     /// <see cref="Cancel"/> cut the body off, so there is no value to return.</exception>
-    public static Task<T> RunAsync<T>(Func<TaskGroup, Task<T>> body, TaskGroupOptions? options = null)
+    public static Task<T> RunAsync<T>(
+        Func<TaskGroup, Task<T>> body,
+        TaskGroupOptions? options = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var group = Open(options);
+        var group = Open(options, callerFilePath, callerLineNumber);
         return group.RunBodyAsync<T>(body, returnsValue: true);
     }
 
@@ -138,7 +163,10 @@ public sealed class TaskGroup
     /// Starts <paramref name="work"/> as a child of the group: trio's <c>start_soon</c>.
     /// </summary>
     /// <param name="work">The child; it receives the group's token.</param>
-    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <param name="name">A name for diagnostics and failures; default: the text of <paramref name="work"/>, or <c>task #N</c>.</param>
+    /// <param name="workExpression">Supplied by the compiler: the text of <paramref name="work"/>, the name of an unnamed task.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the task was started, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group has closed.</exception>
     /// <remarks>
@@ -149,24 +177,32 @@ public sealed class TaskGroup
     /// <item>A child started in a cancelled group still runs, with a cancelled token: its first checkpoint throws.</item>
     /// </list>
     /// </remarks>
-    public void Start(Func<CancellationToken, Task> work, string? name = null)
+    public void Start(
+        Func<CancellationToken, Task> work,
+        string? name = null,
+        [CallerArgumentExpression(nameof(work))] string? workExpression = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var taskName = Admit(name);
+        var record = Admit(name, workExpression, callerFilePath, callerLineNumber, _scope);
         if (_startMode == ChildStartMode.ThreadPool)
         {
-            ThreadPool.QueueUserWorkItem(static s => _ = s.Group.RunChildAsync(s.Work, s.Name), (Group: this, Work: work, Name: taskName), preferLocal: false);
+            ThreadPool.QueueUserWorkItem(static s => _ = s.Group.RunChildAsync(static (ct, w) => w(ct), s.Work, s.Record), (Group: this, Work: work, Record: record), preferLocal: false);
         }
         else
         {
-            _ = RunChildAsync(work, taskName);
+            _ = RunChildAsync(static (ct, w) => w(ct), work, record);
         }
     }
 
     /// <summary>Starts <paramref name="work"/> as a child of the group and returns a task for its value.</summary>
     /// <typeparam name="T">The child's result type.</typeparam>
     /// <param name="work">The child; it receives the group's token.</param>
-    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <param name="name">A name for diagnostics and failures; default: the text of <paramref name="work"/>, or <c>task #N</c>.</param>
+    /// <param name="workExpression">Supplied by the compiler: the text of <paramref name="work"/>, the name of an unnamed task.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the task was started, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <returns>A task that completes with the child's value, or its exception or cancellation.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group has closed.</exception>
@@ -177,27 +213,32 @@ public sealed class TaskGroup
     /// <item>The returned task completes before the group closes. Not awaiting it loses nothing: the group reports the failure.</item>
     /// </list>
     /// </remarks>
-    public Task<T> Start<T>(Func<CancellationToken, Task<T>> work, string? name = null)
+    public Task<T> Start<T>(
+        Func<CancellationToken, Task<T>> work,
+        string? name = null,
+        [CallerArgumentExpression(nameof(work))] string? workExpression = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var taskName = Admit(name);
+        var record = Admit(name, workExpression, callerFilePath, callerLineNumber, _scope);
         if (_startMode == ChildStartMode.ThreadPool)
         {
             var tcs = new TaskCompletionSource<Task<T>>(TaskCreationOptions.RunContinuationsAsynchronously);
             ThreadPool.QueueUserWorkItem(
                 static s =>
                 {
-                    var inner = s.Group.InvokeValueAsync(s.Work, s.Name);
+                    var inner = s.Group.InvokeValueAsync(s.Work, s.Record);
                     s.Tcs.SetResult(inner);
-                    _ = s.Group.RunChildAsync(static (ct, t) => t, inner, s.Name);
+                    _ = s.Group.RunChildAsync(static (ct, t) => t, inner, s.Record);
                 },
-                (Group: this, Work: work, Name: taskName, Tcs: tcs),
+                (Group: this, Work: work, Record: record, Tcs: tcs),
                 preferLocal: false);
             return tcs.Task.Unwrap();
         }
 
-        var task = InvokeValueAsync(work, taskName);
-        _ = RunChildAsync(static (ct, t) => t, task, taskName);
+        var task = InvokeValueAsync(work, record);
+        _ = RunChildAsync(static (ct, t) => t, task, record);
         return task;
     }
 
@@ -207,7 +248,10 @@ public sealed class TaskGroup
     /// </summary>
     /// <typeparam name="T">The type of the value the child signals (an address, a port, a handle).</typeparam>
     /// <param name="work">The child; it receives the signal to call and a token.</param>
-    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <param name="name">A name for diagnostics and failures; default: the text of <paramref name="work"/>, or <c>task #N</c>.</param>
+    /// <param name="workExpression">Supplied by the compiler: the text of <paramref name="work"/>, the name of an unnamed task.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the task was started, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <returns>A task that completes with the value passed to <see cref="StartSignal{T}.Started(T)"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group has closed (thrown here); or the child returned without signalling
@@ -220,14 +264,21 @@ public sealed class TaskGroup
     /// <item>The group does not close while the child is starting.</item>
     /// </list>
     /// </remarks>
-    public Task<T> StartAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, string? name = null)
+    public Task<T> StartAsync<T>(
+        Func<StartSignal<T>, CancellationToken, Task> work,
+        string? name = null,
+        [CallerArgumentExpression(nameof(work))] string? workExpression = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var taskName = Admit(name);
-        var childScope = new CancelScope(CancelScope.Current, taskName, _scope.TimeProvider, shield: false, ScopeKind.StartingTask);
+        var number = AdmitCount(name ?? workExpression);
+        var taskName = TaskRecord.ChooseName(name, workExpression, number);
+        var childScope = new CancelScope(Ambient.Scope, taskName, _scope.TimeProvider, shield: false, ScopeKind.StartingTask);
         childScope.Open(CancelScope.NoDeadline);
+        var record = Track(new TaskRecord(this, childScope, taskName, callerFilePath, callerLineNumber));
         var signal = new StartSignal<T>(this, childScope, taskName);
-        _ = RunStartingChildAsync(work, signal, childScope, taskName);
+        _ = RunStartingChildAsync(work, signal, record);
         return signal.Task;
     }
 
@@ -235,15 +286,23 @@ public sealed class TaskGroup
     /// Starts <paramref name="work"/> and waits until it signals that it has started: trio's <c>nursery.start</c> without a value.
     /// </summary>
     /// <param name="work">The child; it receives the signal to call and a token.</param>
-    /// <param name="name">A name for diagnostics and failures; default <c>task #N</c>.</param>
+    /// <param name="name">A name for diagnostics and failures; default: the text of <paramref name="work"/>, or <c>task #N</c>.</param>
+    /// <param name="workExpression">Supplied by the compiler: the text of <paramref name="work"/>, the name of an unnamed task.</param>
+    /// <param name="callerFilePath">Supplied by the compiler: where the task was started, for the task tree.</param>
+    /// <param name="callerLineNumber">Supplied by the compiler.</param>
     /// <returns>A task that completes when the child calls <see cref="StartSignal.Started()"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="work"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The group has closed; or the child returned without signalling.</exception>
     /// <remarks>As <see cref="StartAsync{T}"/>.</remarks>
-    public Task StartAsync(Func<StartSignal, CancellationToken, Task> work, string? name = null)
+    public Task StartAsync(
+        Func<StartSignal, CancellationToken, Task> work,
+        string? name = null,
+        [CallerArgumentExpression(nameof(work))] string? workExpression = null,
+        [CallerFilePath] string? callerFilePath = null,
+        [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(work);
-        return StartAsync<bool>((signal, ct) => work(new StartSignal(signal), ct), name);
+        return StartAsync<bool>((signal, ct) => work(new StartSignal(signal), ct), name, workExpression, callerFilePath, callerLineNumber);
     }
 
     /// <summary>Cancels the group's scope: the body and every child. Same as <c>Scope.Cancel(reason)</c>.</summary>
@@ -258,16 +317,24 @@ public sealed class TaskGroup
     // Internals
     // ----------------------------------------------------------------------------------------------
 
-    private static TaskGroup Open(TaskGroupOptions? options)
+    private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber)
     {
-        var scope = new CancelScope(CancelScope.Current, options?.Name, timeProvider: null, shield: false, ScopeKind.TaskGroup);
-        var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline);
+        var scope = new CancelScope(Ambient.Scope, options?.Name, timeProvider: null, shield: false, ScopeKind.TaskGroup);
+        var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, callerFilePath, callerLineNumber);
         scope.Open(CancelScope.NoDeadline);
         return group;
     }
 
-    /// <summary>Counts a new child in (race case 1) and returns its name.</summary>
-    private string Admit(string? name)
+    /// <summary>Counts a new child in (race case 1) and creates its record.</summary>
+    private TaskRecord Admit(string? name, string? expression, string? sourceFile, int sourceLine, CancelScope scope)
+    {
+        var number = AdmitCount(name ?? expression);
+        return Track(new TaskRecord(this, scope, TaskRecord.ChooseName(name, expression, number), sourceFile, sourceLine));
+    }
+
+    /// <summary>Counts a new child in (race case 1); returns its number.</summary>
+    /// <exception cref="InvalidOperationException">The group has closed.</exception>
+    private int AdmitCount(string? nameForMessage = null)
     {
         var pending = Volatile.Read(ref _pending);
         while (true)
@@ -275,7 +342,7 @@ public sealed class TaskGroup
             if (pending == 0)
             {
                 throw new InvalidOperationException(
-                    $"Cannot start '{name ?? "a task"}': task group '{Name ?? "(unnamed)"}' has closed (its body ended and all its tasks finished). " +
+                    $"Cannot start '{nameForMessage ?? "a task"}': task group '{Name ?? "(unnamed)"}' has closed (its body ended and all its tasks finished). " +
                     "Start children from the group's body or from one of its running tasks.");
             }
 
@@ -288,8 +355,78 @@ public sealed class TaskGroup
             pending = seen;
         }
 
-        var number = Interlocked.Increment(ref _started);
-        return name ?? string.Create(CultureInfo.InvariantCulture, $"task #{number}");
+        return Interlocked.Increment(ref _started);
+    }
+
+    /// <summary>Links a record into the live list when task tracking is on.</summary>
+    private TaskRecord Track(TaskRecord record)
+    {
+        if (TaskTree.TrackingEnabled)
+        {
+            lock (_gate)
+            {
+                record.Next = _firstTask;
+                if (_firstTask is not null)
+                {
+                    _firstTask.Prev = record;
+                }
+
+                _firstTask = record;
+            }
+        }
+
+        CorralMetrics.TaskStarted();
+        return record;
+    }
+
+    /// <summary>Marks a task finished and unlinks it; tells the watchdog if it had reported the task.</summary>
+    private void Untrack(TaskRecord record)
+    {
+        Volatile.Write(ref record.Finished, 1);
+        lock (_gate)
+        {
+            if (record.Prev is not null)
+            {
+                record.Prev.Next = record.Next;
+            }
+            else if (_firstTask == record)
+            {
+                _firstTask = record.Next;
+            }
+
+            if (record.Next is not null)
+            {
+                record.Next.Prev = record.Prev;
+            }
+
+            record.Prev = null;
+            record.Next = null;
+        }
+
+        CorralMetrics.TaskFinished();
+        Watchdog.OnTaskFinished(record);
+    }
+
+    /// <summary>The live tasks, for snapshots and the watchdog.</summary>
+    internal TaskRecord[] LiveTasks()
+    {
+        lock (_gate)
+        {
+            var count = 0;
+            for (var t = _firstTask; t is not null; t = t.Next)
+            {
+                count++;
+            }
+
+            var result = new TaskRecord[count];
+            var i = count;
+            for (var t = _firstTask; t is not null; t = t.Next)
+            {
+                result[--i] = t; // oldest first
+            }
+
+            return result;
+        }
     }
 
     /// <summary>Releases one count; the one that reaches 0 closes the group.</summary>
@@ -304,7 +441,8 @@ public sealed class TaskGroup
 
     private async Task<T> RunBodyAsync<T>(Delegate body, bool returnsValue)
     {
-        CancelScope.s_current.Value = _scope;
+        var bodyRecord = Track(new TaskRecord(this, _scope, "body", SourceFile, SourceLine));
+        Ambient.Enter(bodyRecord);
         Exception? bodyError = null;
         T value = default!;
         try
@@ -323,6 +461,8 @@ public sealed class TaskGroup
             bodyError = e;
             OnTaskException(e, "body");
         }
+
+        Untrack(bodyRecord);
 
         // Wait for every child: never complete while one runs (race case 2).
         if (Volatile.Read(ref _pending) == 1 && Interlocked.CompareExchange(ref _pending, 0, 1) == 1)
@@ -439,22 +579,20 @@ public sealed class TaskGroup
     }
 
     /// <summary>Runs a child to its end; never faults (its exception is classified), and always releases its count.</summary>
-    private Task RunChildAsync(Func<CancellationToken, Task> work, string taskName) =>
-        RunChildAsync(static (ct, w) => w(ct), work, taskName);
-
-    private async Task RunChildAsync<TState>(Func<CancellationToken, TState, Task> work, TState state, string taskName)
+    private async Task RunChildAsync<TState>(Func<CancellationToken, TState, Task> work, TState state, TaskRecord record)
     {
-        CancelScope.s_current.Value = _scope;
+        Ambient.Enter(record);
         try
         {
             await work(_scope.Token, state).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            OnTaskException(e, taskName);
+            OnTaskException(e, record.Name);
         }
         finally
         {
+            Untrack(record);
             Release();
         }
     }
@@ -466,23 +604,24 @@ public sealed class TaskGroup
     /// The failure is recorded here, before the task completes: whoever awaits the task (the body, say) and rethrows runs
     /// after, and finds it already recorded under the child's name. Recording it in the wrapper instead would race with them.
     /// </remarks>
-    private async Task<T> InvokeValueAsync<T>(Func<CancellationToken, Task<T>> work, string taskName)
+    private async Task<T> InvokeValueAsync<T>(Func<CancellationToken, Task<T>> work, TaskRecord record)
     {
-        CancelScope.s_current.Value = _scope;
+        Ambient.Enter(record);
         try
         {
             return await work(_scope.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            OnTaskException(e, taskName);
+            OnTaskException(e, record.Name);
             throw;
         }
     }
 
-    private async Task RunStartingChildAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, StartSignal<T> signal, CancelScope childScope, string taskName)
+    private async Task RunStartingChildAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, StartSignal<T> signal, TaskRecord record)
     {
-        CancelScope.s_current.Value = childScope;
+        var childScope = record.Scope;
+        Ambient.Enter(record);
         Exception? error = null;
         try
         {
@@ -494,18 +633,13 @@ public sealed class TaskGroup
         }
 
         childScope.Close();
-        if (signal.TryFinishBeforeStarted(error))
+        if (!signal.TryFinishBeforeStarted(error) && error is not null)
         {
-            // Not started: the outcome went to the caller of StartAsync.
-            Release();
-            return;
+            // Started: the child is the group's, and so is its failure. (Not started: the outcome went to the caller.)
+            OnTaskException(error, record.Name);
         }
 
-        if (error is not null)
-        {
-            OnTaskException(error, taskName);
-        }
-
+        Untrack(record);
         Release();
     }
 

@@ -215,16 +215,46 @@ public sealed class TaskGroupTests
     }
 
     [Fact]
-    public async Task Start_UnnamedChildren_GetNumberedNames()
+    public async Task Start_UnnamedChild_NamedAfterItsExpression()
     {
+        static Task FetchAsync(CancellationToken ct) => throw new InvalidOperationException("down");
         var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
         {
             g.Start(_ => Task.CompletedTask);
-            g.Start(_ => throw new InvalidOperationException());
+            g.Start(FetchAsync);
+            return Task.CompletedTask;
+        }));
+
+        Assert.Equal("FetchAsync", ex.Failures[0].TaskName);
+    }
+
+    [Fact]
+    public async Task Start_NoNameNoExpression_NumberedName()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(_ => Task.CompletedTask, null, null);
+            g.Start(_ => throw new InvalidOperationException(), null, null);
             return Task.CompletedTask;
         }));
 
         Assert.Equal("task #2", ex.Failures[0].TaskName);
+    }
+
+    [Fact]
+    public async Task Start_LongLambda_NameIsFirstLineShortened()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(async ct =>
+            {
+                await Task.Yield();
+                throw new InvalidOperationException();
+            });
+            return Task.CompletedTask;
+        }));
+
+        Assert.Equal("async ct => …", ex.Failures[0].TaskName);
     }
 
     [Fact]

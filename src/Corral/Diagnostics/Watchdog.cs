@@ -1,0 +1,289 @@
+// The watchdog: names every task still running a grace period after its scope was cancelled.
+//
+// PERFORMANCE ASSUMPTION: cancellations are rare next to spawns, and most cancelled tasks end quickly. So the watchdog
+// costs nothing until a group is cancelled: the refresh that cancels a group's scope hands the group over, and only
+// then is a timer armed. Each check walks the live tasks of the watched groups only, and drops groups that closed;
+// when none is left the timer is disarmed.
+//
+// REPORTS. A task is reported once its scope has been cancelled for the grace period, then again at growing intervals
+// (each interval doubles: grace, 2×, 4× …, capped), and once more when it finally ends. Reports go to the metrics, the
+// EventSource, the configured ILogger and the TaskReported event, in that order; a throwing handler does not stop them.
+//
+// RACES. A task can end while it is being reported: the report is then still delivered, and the "finished late" report
+// may or may not follow. Both are best-effort diagnostics; nothing in Corral's semantics depends on them.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Corral.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Corral.Diagnostics;
+
+/// <summary>
+/// Reports every task that keeps running after its scope was cancelled — the task that ignores cancellation.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>On by default with a 5-second grace period; configure or switch it off with <see cref="Configure"/>.</item>
+/// <item>Watches group tasks (children and bodies) while <see cref="TaskTree.TrackingEnabled"/> is on.</item>
+/// <item>Reports through <see cref="TaskReported"/>, the configured <see cref="ILogger"/>, the <c>Corral</c> EventSource and the
+/// <c>corral.watchdog.reports</c> counter.</item>
+/// <item>Costs nothing until a group is cancelled.</item>
+/// </list>
+/// </remarks>
+public static class Watchdog
+{
+    private static readonly Action<ILogger, string, Exception?> s_logStillRunning = LoggerMessage.Define<string>(
+        LogLevel.Warning, new EventId(1, "TaskIgnoringCancellation"), "Corral watchdog: {Report}");
+
+    private static readonly Action<ILogger, string, Exception?> s_logFinishedLate = LoggerMessage.Define<string>(
+        LogLevel.Information, new EventId(2, "TaskFinishedLate"), "Corral watchdog: {Report}");
+
+    /// <summary>Guards every field below and the watchdog fields of task records.</summary>
+    private static readonly object s_gate = new();
+
+    /// <summary>Groups whose scope was cancelled and that may still have tasks.</summary>
+    private static readonly HashSet<TaskGroup> s_watched = new();
+
+    /// <summary>The settings in force.</summary>
+    private static WatchdogOptions s_options = new();
+
+    /// <summary>The check timer while groups are watched; null otherwise.</summary>
+    private static ITimer? s_timer;
+
+    /// <summary>Raised for every report. Handlers run on the watchdog's timer thread (or the caller of <see cref="CheckNow"/>).</summary>
+    public static event EventHandler<WatchdogReport>? TaskReported;
+
+    /// <summary>Gets the settings in force.</summary>
+    public static WatchdogOptions Options
+    {
+        get
+        {
+            lock (s_gate)
+            {
+                return s_options;
+            }
+        }
+    }
+
+    /// <summary>Replaces the watchdog's settings.</summary>
+    /// <param name="options">The new settings.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> or its <see cref="WatchdogOptions.TimeProvider"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The grace period is not positive, or the maximum interval is shorter than it.</exception>
+    public static void Configure(WatchdogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options) + "." + nameof(options.TimeProvider));
+        if (options.GracePeriod <= TimeSpan.Zero || options.GracePeriod == Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.GracePeriod, "The grace period must be positive; set Enabled = false to switch the watchdog off.");
+        }
+
+        if (options.MaxReportInterval < options.GracePeriod)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxReportInterval, "MaxReportInterval must be at least the grace period.");
+        }
+
+        lock (s_gate)
+        {
+            s_options = options;
+            s_timer?.Dispose();
+            s_timer = null;
+            if (!options.Enabled)
+            {
+                s_watched.Clear();
+            }
+            else if (s_watched.Count > 0)
+            {
+                ArmLocked();
+            }
+        }
+    }
+
+    /// <summary>Checks the watched tasks now, delivers the reports that are due, and returns them.</summary>
+    /// <returns>The reports delivered by this check, in tree order.</returns>
+    public static IReadOnlyList<WatchdogReport> CheckNow()
+    {
+        var reports = new List<WatchdogReport>();
+        TaskGroup[] groups;
+        WatchdogOptions options;
+        lock (s_gate)
+        {
+            options = s_options;
+            groups = new TaskGroup[s_watched.Count];
+            s_watched.CopyTo(groups);
+        }
+
+        foreach (var group in groups)
+        {
+            if (group.IsClosed)
+            {
+                lock (s_gate)
+                {
+                    s_watched.Remove(group);
+                }
+
+                continue;
+            }
+
+            foreach (var task in group.LiveTasks())
+            {
+                var scope = task.Scope;
+                var cancelledAt = scope.CancelledTimestamp;
+                if (cancelledAt == 0 || Volatile.Read(ref task.Finished) != 0)
+                {
+                    continue;
+                }
+
+                var since = scope.TimeProvider.GetElapsedTime(cancelledAt);
+                lock (s_gate)
+                {
+                    var threshold = task.ReportCount == 0 ? options.GracePeriod.Ticks : task.NextReportTimestamp;
+                    if (since.Ticks < threshold)
+                    {
+                        continue;
+                    }
+
+                    var count = Interlocked.Increment(ref task.ReportCount);
+                    task.NextReportTimestamp = threshold + Math.Min(threshold, options.MaxReportInterval.Ticks);
+                    reports.Add(new WatchdogReport(
+                        WatchdogReportKind.StillRunning, task.Id, task.Name, task.Site, group.Name, scope.CancelReason, since, count));
+                }
+            }
+        }
+
+        lock (s_gate)
+        {
+            if (s_watched.Count == 0 && s_timer is not null)
+            {
+                s_timer.Dispose();
+                s_timer = null;
+            }
+        }
+
+        foreach (var report in reports)
+        {
+            Deliver(report, options);
+        }
+
+        return reports;
+    }
+
+    /// <summary>Called by the cancel tree when the scopes of these groups were cancelled.</summary>
+    internal static void OnGroupsCancelled(List<TaskGroup> groups)
+    {
+        if (!TaskTree.TrackingEnabled)
+        {
+            return;
+        }
+
+        lock (s_gate)
+        {
+            if (!s_options.Enabled)
+            {
+                return;
+            }
+
+            foreach (var group in groups)
+            {
+                s_watched.Add(group);
+            }
+
+            if (s_timer is null)
+            {
+                ArmLocked();
+            }
+        }
+    }
+
+    /// <summary>Called for every task that ends; reports the end of a task reported before.</summary>
+    internal static void OnTaskFinished(TaskRecord task)
+    {
+        if (Volatile.Read(ref task.ReportCount) == 0)
+        {
+            return;
+        }
+
+        WatchdogOptions options;
+        lock (s_gate)
+        {
+            options = s_options;
+        }
+
+        var scope = task.Scope;
+        var cancelledAt = scope.CancelledTimestamp;
+        var since = cancelledAt == 0 ? TimeSpan.Zero : scope.TimeProvider.GetElapsedTime(cancelledAt);
+        Deliver(
+            new WatchdogReport(WatchdogReportKind.FinishedLate, task.Id, task.Name, task.Site, task.Group.Name, scope.CancelReason, since, task.ReportCount),
+            options);
+    }
+
+    private static void ArmLocked()
+    {
+        var period = s_options.GracePeriod / 2;
+        if (period < TimeSpan.FromMilliseconds(1))
+        {
+            period = TimeSpan.FromMilliseconds(1);
+        }
+
+        // The timer must not capture (and keep alive) the ExecutionContext of whoever cancelled first.
+        var restore = !ExecutionContext.IsFlowSuppressed();
+        if (restore)
+        {
+            ExecutionContext.SuppressFlow();
+        }
+
+        try
+        {
+            s_timer = s_options.TimeProvider.CreateTimer(static _ => CheckNow(), null, period, period);
+        }
+        finally
+        {
+            if (restore)
+            {
+                ExecutionContext.RestoreFlow();
+            }
+        }
+    }
+
+    private static void Deliver(WatchdogReport report, WatchdogOptions options)
+    {
+        var text = report.ToString();
+        if (report.Kind == WatchdogReportKind.StillRunning)
+        {
+            CorralMetrics.WatchdogReported();
+            CorralEventSource.Log.TaskIgnoringCancellation(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.Reason?.ToString() ?? string.Empty, report.SinceCancelled.TotalSeconds, report.ReportNumber);
+            if (options.Logger is { } logger)
+            {
+                s_logStillRunning(logger, text, null);
+            }
+        }
+        else
+        {
+            CorralEventSource.Log.TaskFinishedLate(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.SinceCancelled.TotalSeconds);
+            if (options.Logger is { } logger)
+            {
+                s_logFinishedLate(logger, text, null);
+            }
+        }
+
+        var handlers = TaskReported;
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (EventHandler<WatchdogReport> handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                handler(null, report);
+            }
+            catch (Exception e)
+            {
+                // A diagnostics handler must not take the watchdog (or the cancelling thread) down; say so where people look.
+                CorralEventSource.Log.HandlerFailed(e.ToString());
+            }
+        }
+    }
+}

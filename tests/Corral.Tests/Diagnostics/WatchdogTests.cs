@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Corral.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Corral.Tests.Diagnostics;
+
+/// <summary>Tests that change process-wide diagnostics settings run one at a time.</summary>
+[CollectionDefinition(nameof(GlobalDiagnostics), DisableParallelization = true)]
+public sealed class GlobalDiagnostics
+{
+}
+
+/// <summary>The watchdog names the task that ignores its cancellation.</summary>
+[Collection(nameof(GlobalDiagnostics))]
+public sealed class WatchdogTests : IDisposable
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly List<WatchdogReport> _reports = new();
+    private readonly string _prefix = Guid.NewGuid().ToString("N")[..8];
+
+    public WatchdogTests()
+    {
+        Watchdog.Configure(new WatchdogOptions { GracePeriod = TimeSpan.FromSeconds(5), MaxReportInterval = TimeSpan.FromSeconds(20), TimeProvider = _time });
+        Watchdog.TaskReported += OnReport;
+    }
+
+    public void Dispose()
+    {
+        Watchdog.TaskReported -= OnReport;
+        Watchdog.Configure(new WatchdogOptions());
+    }
+
+    [Fact]
+    public async Task Watchdog_StubbornLoop_NamedWithSiteReasonAndTime()
+    {
+        var stop = 0;
+        var looping = new TaskCompletionSource();
+        var run = RunOnFakeClock(g =>
+        {
+            g.Start(
+                async ct =>
+                {
+                    looping.TrySetResult();
+                    while (Volatile.Read(ref stop) == 0)
+                    {
+                        try
+                        {
+                            await Task.Delay(1000, ct);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            // "cancelled? no thanks"
+                            await Task.Yield();
+                        }
+                    }
+                },
+                _prefix + "-stubborn");
+        });
+
+        await looping.Task;
+        Cancel();
+        _time.Advance(TimeSpan.FromSeconds(4.9));
+        Assert.Empty(Ours());
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        var first = Assert.Single(Ours());
+        Assert.Equal(WatchdogReportKind.StillRunning, first.Kind);
+        Assert.Equal(_prefix + "-stubborn", first.TaskName);
+        Assert.StartsWith("WatchdogTests.cs:", first.SpawnSite, StringComparison.Ordinal);
+        Assert.Equal("shutting down", first.Reason!.Message);
+        Assert.Equal(TimeSpan.FromSeconds(5), first.SinceCancelled);
+        Assert.Equal(1, first.ReportNumber);
+        Assert.Contains("still running 5.0s after it was cancelled", first.ToString(), StringComparison.Ordinal);
+
+        Volatile.Write(ref stop, 1);
+        await run;
+        var last = Ours().Last();
+        Assert.Equal(WatchdogReportKind.FinishedLate, last.Kind);
+        Assert.Equal(_prefix + "-stubborn", last.TaskName);
+    }
+
+    [Fact]
+    public async Task Watchdog_StillStuck_ReportsAgainAtGrowingIntervals()
+    {
+        var release = new TaskCompletionSource();
+        var run = RunOnFakeClock(g => g.Start(_ => release.Task, _prefix + "-deaf"));
+        Cancel();
+
+        var reportedAt = new List<double>();
+        for (var second = 1; second <= 60; second++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            if (Ours().Count > reportedAt.Count)
+            {
+                reportedAt.Add(second);
+            }
+        }
+
+        // grace 5s, then intervals 5, 10, 20 (capped at 20): 5, 10, 20, 40, 60.
+        Assert.Equal([5, 10, 20, 40, 60], reportedAt);
+        Assert.Equal([1, 2, 3, 4, 5], Ours().Select(r => r.ReportNumber));
+        release.SetResult();
+        await run;
+    }
+
+    [Fact]
+    public async Task Watchdog_TaskEndsWithinGrace_NeverReported()
+    {
+        var run = RunOnFakeClock(g => g.Start(ct => Task.Delay(Timeout.Infinite, ct), _prefix + "-polite"));
+        Cancel();
+        await run;
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Empty(Ours());
+        Assert.DoesNotContain(Watchdog.CheckNow(), r => r.TaskName.StartsWith(_prefix, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Watchdog_Disabled_ReportsNothing()
+    {
+        Watchdog.Configure(new WatchdogOptions { Enabled = false, TimeProvider = _time });
+        var release = new TaskCompletionSource();
+        var run = RunOnFakeClock(g => g.Start(_ => release.Task, _prefix + "-ignored"));
+        Cancel();
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Empty(Ours());
+        release.SetResult();
+        await run;
+    }
+
+    [Fact]
+    public void Configure_BadOptions_Throws()
+    {
+        Assert.Throws<ArgumentNullException>(() => Watchdog.Configure(null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Watchdog.Configure(new WatchdogOptions { GracePeriod = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Watchdog.Configure(new WatchdogOptions { GracePeriod = TimeSpan.FromSeconds(10), MaxReportInterval = TimeSpan.FromSeconds(1) }));
+        Assert.Throws<ArgumentNullException>(() => Watchdog.Configure(new WatchdogOptions { TimeProvider = null! }));
+    }
+
+    [Fact]
+    public async Task Watchdog_HandlerThrows_OtherHandlersStillCalled()
+    {
+        EventHandler<WatchdogReport> bad = (_, _) => throw new InvalidOperationException("bad handler");
+        Watchdog.TaskReported -= OnReport;
+        Watchdog.TaskReported += bad;
+        Watchdog.TaskReported += OnReport;
+        try
+        {
+            var release = new TaskCompletionSource();
+            var run = RunOnFakeClock(g => g.Start(_ => release.Task, _prefix + "-x"));
+            Cancel();
+            _time.Advance(TimeSpan.FromSeconds(5));
+            Assert.Single(Ours());
+            release.SetResult();
+            await run;
+        }
+        finally
+        {
+            Watchdog.TaskReported -= bad;
+        }
+    }
+
+    private TaskGroup? _group;
+
+    private Task RunOnFakeClock(Action<TaskGroup> start) =>
+        CancelScope.RunAsync(
+            _ => TaskGroup.RunAsync(g =>
+            {
+                _group = g;
+                start(g);
+                return Task.CompletedTask;
+            }),
+            new CancelScopeOptions { TimeProvider = _time });
+
+    private void Cancel() => _group!.Cancel("shutting down");
+
+    private List<WatchdogReport> Ours()
+    {
+        lock (_reports)
+        {
+            return _reports.Where(r => r.TaskName.StartsWith(_prefix, StringComparison.Ordinal)).ToList();
+        }
+    }
+
+    private void OnReport(object? sender, WatchdogReport report)
+    {
+        lock (_reports)
+        {
+            _reports.Add(report);
+        }
+    }
+}
