@@ -1,0 +1,410 @@
+// ---------------------------------------------------------------------------------------------
+// ProducerSession: one enumeration of a safe producer (docs/adr/0007-safe-producers.md).
+//
+// THE PROBLEM. An `async IAsyncEnumerable` method runs its body in the consumer's context, a piece at a time: between two
+// `yield return`s the body is frozen, and it resumes wherever the consumer calls MoveNextAsync next. A scope or task group
+// cannot span a `yield` (their bodies are lambdas, and `yield` cannot appear in a lambda), an AsyncLocal set in the body
+// is gone after the first `yield`, and work the body started in the background is owned by nobody. That is PEP 789 in C#.
+//
+// THE SOLUTION (trio's as_safe_channel). The producer is ordinary async code that runs as a child task of a task group
+// (the consumer's, or a group of its own) inside its own cancel scope, and hands items over a bounded
+// System.Threading.Channels channel. The consumer reads the channel through this enumerator.
+//
+//   consumer                               producer task (child of the group, in its own scope)
+//   --------                               ------------------------------------------------------
+//   MoveNextAsync: checkpoint, TryRead,    writer.WriteAsync(item): checkpoint, [rendezvous: take
+//     [rendezvous: post one demand],         one demand], write into the bounded channel
+//     wait for an item
+//   DisposeAsync: cancel the producer's    ends any way -> its task completes -> ObserveAsync
+//     scope, close the channels, wait        completes the channels (wakes the consumer)
+//     for the producer to end
+//
+// OUTCOMES. The producer task ends Completed, Faulted (any exception that is not the group's cancellation) or Cancelled (the
+// group, or something above it, was cancelled). The consumer drains a Completed producer's items; a Faulted or Cancelled
+// producer's error is thrown by the next MoveNextAsync, buffered items or not, and only once.
+//
+// THE RACES, CASE BY CASE.
+//   1. Producer failure vs. the consumer rethrowing it in the same group. The group must record the failure under the
+//      producer's name before the consumer can throw it, or the body's rethrow would be recorded first, as the body's.
+//      The producer runs through TaskGroup.Start<T>, which records a failure before the task completes; the channels are
+//      completed only after the task completed (ObserveAsync), and a consumer that sees the Faulted outcome early (it is set
+//      before the exception leaves the producer) first awaits _producerDone. So the consumer throws the very exception the
+//      group already holds, and the group's de-duplication by reference reports it once.
+//   2. Producer failure vs. the consumer's wait being cancelled by it. Recording the failure cancels the group; a consumer
+//      waiting in the group's scope wakes with an OperationCanceledException. _outcome was set before the exception left
+//      the producer, so the consumer finds Faulted and delivers the failure (after case 1's wait) instead of a cancellation.
+//   3. DisposeAsync vs. the producer's scope opening (ThreadPool start mode). DisposeAsync sets _disposed then reads
+//      _producerScope; the producer publishes _producerScope then reads _disposed; both with full fences (Interlocked).
+//      At least one of them sees the other, so the producer's scope is cancelled either way.
+//   4. Rendezvous demand vs. a consumer whose wait was cancelled (a MoveOnAfter around one MoveNextAsync). A demand can be
+//      left posted. The demand channel holds at most one, and the consumer posts one only after TryRead found nothing, so
+//      the producer runs at most one item ahead, and the next MoveNextAsync finds that item before posting another.
+//   5. An item arriving vs. the producer failing right after writing it. A MoveNextAsync waits only on an empty buffer, so the
+//      item that wakes it is the first written since, and it was written before the failure (program order in the producer;
+//      the failure cancels the consumer's wait only after it is recorded, and a wait already completed by the item stays
+//      completed). So a waiting MoveNextAsync returns that item, and the failure comes at the next call, deterministically.
+//      A MoveNextAsync that starts after the failure throws it at once, and items still buffered are dropped: the failure
+//      has cancelled the group, and a consumer in it may not go on as if nothing happened.
+// ---------------------------------------------------------------------------------------------
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace Corral;
+
+/// <summary>One enumeration of a safe producer: the channel, the producer task and the consumer's side of it.</summary>
+/// <typeparam name="T">The item type.</typeparam>
+[DebuggerDisplay("producer '{_name,nq}' outcome={_outcome} disposed={_disposed}")]
+internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
+{
+    /// <summary>Outcome: the producer task is running (or has not started).</summary>
+    private const int Running = 0;
+
+    /// <summary>Outcome: the producer task returned (or its own scope absorbed its cancellation).</summary>
+    private const int Completed = 1;
+
+    /// <summary>Outcome: the producer task failed; <see cref="_error"/> holds the exception.</summary>
+    private const int Faulted = 2;
+
+    /// <summary>Outcome: the producer task ended with the cancellation of its group; <see cref="_error"/> holds it.</summary>
+    private const int Cancelled = 3;
+
+    /// <summary>The producer's code.</summary>
+    private readonly Func<ChannelWriter<T>, CancellationToken, Task> _producer;
+
+    /// <summary>The producer task's name, also its scope's name.</summary>
+    private readonly string _name;
+
+    /// <summary>The token given to <c>GetAsyncEnumerator</c> (<c>WithCancellation</c>); obeyed by the consumer's waits.</summary>
+    private readonly CancellationToken _enumeratorToken;
+
+    /// <summary>The items. Bounded: capacity N, or 1 for a rendezvous (with <see cref="_demand"/>).</summary>
+    private readonly Channel<T> _items;
+
+    /// <summary>Rendezvous only: a consumer waiting for an item posts one demand; the producer takes one before each write.</summary>
+    /// <remarks>INVARIANT: holds at most one demand (capacity 1), so the producer runs at most one item ahead (race case 4).</remarks>
+    private readonly Channel<bool>? _demand;
+
+    /// <summary>The writer handed to the producer.</summary>
+    private readonly ProducerWriter<T> _writer;
+
+    /// <summary>The producer's own scope, once it opened; cancelled by <see cref="DisposeAsync"/>.</summary>
+    private CancelScope? _producerScope;
+
+    /// <summary>The scope the producer task runs in (its group's); decides whether an exception is a failure or the cancellation.</summary>
+    private CancelScope? _groupScope;
+
+    /// <summary>How the producer task ended: <see cref="Running"/>, <see cref="Completed"/>, <see cref="Faulted"/>, <see cref="Cancelled"/>.</summary>
+    /// <remarks>INVARIANT: written once, after <see cref="_error"/>.</remarks>
+    private volatile int _outcome;
+
+    /// <summary>The exception the producer ended with, for <see cref="Faulted"/> and <see cref="Cancelled"/>.</summary>
+    private Exception? _error;
+
+    /// <summary>Completes (never faults) once the producer task has ended and the channels are completed.</summary>
+    private Task _producerDone = Task.CompletedTask;
+
+    /// <summary>1 once <see cref="DisposeAsync"/> was called: the consumer is gone.</summary>
+    private int _disposed;
+
+    /// <summary>Consumer side: the stream ended or its error was delivered; later MoveNextAsync calls return false.</summary>
+    private bool _finished;
+
+    /// <summary>The error delivered to the consumer, so that the own group does not report it a second time.</summary>
+    private Exception? _delivered;
+
+    /// <summary>Own-group mode: completed by <see cref="DisposeAsync"/>; the group's body waits for it.</summary>
+    private TaskCompletionSource? _consumerDone;
+
+    /// <summary>Own-group mode: the group's task.</summary>
+    private Task? _ownGroup;
+
+    /// <summary>The last item read.</summary>
+    private T _current = default!;
+
+    private ProducerSession(Func<ChannelWriter<T>, CancellationToken, Task> producer, int capacity, string name, CancellationToken enumeratorToken)
+    {
+        _producer = producer;
+        _name = name;
+        _enumeratorToken = enumeratorToken;
+        _items = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(capacity, 1))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        if (capacity == 0)
+        {
+            _demand = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+            {
+                SingleReader = false,
+                SingleWriter = true,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
+
+        _writer = new ProducerWriter<T>(this, _items.Writer, _demand);
+    }
+
+    /// <inheritdoc/>
+    public T Current => _current;
+
+    /// <summary>Gets the producer's name.</summary>
+    internal string Name => _name;
+
+    /// <summary>Gets a value indicating whether the consumer has disposed the enumerator.</summary>
+    internal bool ConsumerGone => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Starts an enumeration whose producer is a child of <paramref name="group"/>, or of a group of its own when null.</summary>
+    internal static ProducerSession<T> Start(
+        TaskGroup? group, Func<ChannelWriter<T>, CancellationToken, Task> producer, int capacity, string name, CancellationToken enumeratorToken)
+    {
+        var session = new ProducerSession<T>(producer, capacity, name, enumeratorToken);
+        if (group is not null)
+        {
+            session.StartProducer(group);
+        }
+        else
+        {
+            session._consumerDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            session._ownGroup = TaskGroup.RunAsync(
+                g =>
+                {
+                    session.StartProducer(g);
+                    return session._consumerDone.Task;
+                },
+                new TaskGroupOptions { Name = name });
+        }
+
+        return session;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<bool> MoveNextAsync()
+    {
+        if (_finished || ConsumerGone)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        // A failed producer's exception comes first: it is why everything else is being cancelled (race case 2).
+        if (_outcome == Faulted)
+        {
+            return DeliverErrorAsync();
+        }
+
+        var scope = CancelScope.Current;
+        if (ScopeWait.Checkpoint(scope, _enumeratorToken) is { } cancelled)
+        {
+            return ValueTask.FromException<bool>(cancelled);
+        }
+
+        if (_outcome == Cancelled)
+        {
+            return DeliverErrorAsync();
+        }
+
+        if (_items.Reader.TryRead(out var item))
+        {
+            _current = item;
+            return new ValueTask<bool>(true);
+        }
+
+        _demand?.Writer.TryWrite(true);
+        return WaitAsync(scope);
+    }
+
+    /// <summary>
+    /// Ends the enumeration: cancels the producer (with a reason), waits until its task has ended, and in own-group mode
+    /// reports any failure the consumer has not seen.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _current = default!;
+
+        // Race case 3: _disposed is published (full fence) before _producerScope is read.
+        Volatile.Read(ref _producerScope)?.Cancel($"the consumer of '{_name}' stopped reading");
+
+        // A producer that ignores the cancellation (a shielded write) must not wait forever for a consumer that is gone.
+        _demand?.Writer.TryComplete();
+        _items.Writer.TryComplete();
+        await _producerDone.ConfigureAwait(false);
+
+        if (_consumerDone is not null)
+        {
+            _consumerDone.TrySetResult();
+            await EndOwnGroupAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Maps a ChannelClosedException a write met to what the producer should see.</summary>
+    internal Exception ConsumerGoneException() =>
+        new ChannelClosedException($"The consumer of producer '{_name}' stopped reading.");
+
+    private void StartProducer(TaskGroup group)
+    {
+        var task = group.Start<bool>(_ => RunProducerAsync(), _name);
+        _producerDone = ObserveAsync(task);
+    }
+
+    /// <summary>The producer task: the producer's code in its own scope, its outcome recorded before it leaves.</summary>
+    private async Task<bool> RunProducerAsync()
+    {
+        _groupScope = CancelScope.Current;
+        try
+        {
+            await CancelScope.RunAsync(RunInScopeAsync, new CancelScopeOptions { Name = _name }).ConfigureAwait(false);
+            _outcome = Completed;
+            return true;
+        }
+        catch (Exception e)
+        {
+            // Case 1 and 2: the outcome is visible before the group records the failure and cancels.
+            _error = e;
+            _outcome = e is OperationCanceledException && _groupScope is { IsCancellationRequested: true } ? Cancelled : Faulted;
+            throw;
+        }
+    }
+
+    private Task RunInScopeAsync(CancelScope scope)
+    {
+        // Race case 3: publish the scope (full fence), then look for a consumer that left meanwhile.
+        Interlocked.Exchange(ref _producerScope, scope);
+        if (ConsumerGone)
+        {
+            scope.Cancel($"the consumer of '{_name}' stopped reading");
+        }
+
+        return _producer(_writer, scope.Token);
+    }
+
+    /// <summary>Completes the channels once the producer task has ended (after the group recorded a failure: case 1).</summary>
+    private async Task ObserveAsync(Task producerTask)
+    {
+        await producerTask.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Debug.Assert(_outcome != Running, "the producer task records its outcome before it ends");
+        _items.Writer.TryComplete();
+        _demand?.Writer.TryComplete();
+    }
+
+    private async ValueTask<bool> WaitAsync(CancelScope? scope)
+    {
+        var token = ScopeWait.Token(scope, _enumeratorToken, out var linked);
+        try
+        {
+            while (true)
+            {
+                bool more;
+                try
+                {
+                    more = await _items.Reader.WaitToReadAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (token.IsCancellationRequested)
+                {
+                    if (_outcome == Faulted)
+                    {
+                        return await DeliverErrorAsync().ConfigureAwait(false);
+                    }
+
+                    throw ScopeWait.Translate(scope, e);
+                }
+                catch (Exception)
+                {
+                    // The producer completed its writer with an exception itself: it goes to the consumer, once.
+                    _finished = true;
+                    throw;
+                }
+
+                // An item that arrived while this call waited was written before anything the producer did next: it is this
+                // call's, even if the producer has failed since (case 5).
+                if (_items.Reader.TryRead(out var item))
+                {
+                    _current = item;
+                    return true;
+                }
+
+                if (_outcome == Faulted)
+                {
+                    return await DeliverErrorAsync().ConfigureAwait(false);
+                }
+
+                if (_outcome == Cancelled)
+                {
+                    // The stream was cut, not finished: never let a truncated stream look complete. The consumer's own
+                    // cancellation, if any, comes first.
+                    if (ScopeWait.Checkpoint(scope, _enumeratorToken) is { } cancelled)
+                    {
+                        throw cancelled;
+                    }
+
+                    return await DeliverErrorAsync().ConfigureAwait(false);
+                }
+
+                if (!more)
+                {
+                    _finished = true;
+                    return false;
+                }
+            }
+        }
+        finally
+        {
+            linked?.Dispose();
+        }
+    }
+
+    /// <summary>Throws the producer's error, once, after the group has recorded it (case 1).</summary>
+    private async ValueTask<bool> DeliverErrorAsync()
+    {
+        await _producerDone.ConfigureAwait(false);
+        _finished = true;
+        _current = default!;
+        var error = _error!;
+        _delivered = error;
+        ExceptionDispatchInfo.Throw(error);
+        return false;
+    }
+
+    /// <summary>Own-group mode: waits for the group and throws what the consumer has not seen.</summary>
+    private async Task EndOwnGroupAsync()
+    {
+        try
+        {
+            await _ownGroup!.ConfigureAwait(false);
+        }
+        catch (TaskGroupException e)
+        {
+            var unseen = new List<TaskFailure>();
+            foreach (var failure in e.Failures)
+            {
+                if (!ReferenceEquals(failure.Exception, _delivered))
+                {
+                    unseen.Add(failure);
+                }
+            }
+
+            if (unseen.Count == e.Failures.Count)
+            {
+                throw;
+            }
+
+            if (unseen.Count > 0)
+            {
+                throw new TaskGroupException(e.GroupName, unseen);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The consumer's scope (or one above it) was cancelled and nothing failed: the consumer's own next checkpoint
+            // raises it. Throwing it from DisposeAsync would replace whatever the consumer is unwinding with.
+        }
+    }
+}

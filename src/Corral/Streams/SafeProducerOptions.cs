@@ -1,0 +1,45 @@
+using System;
+
+namespace Corral;
+
+/// <summary>
+/// Settings of a safe producer: the capacity of the channel between producer and consumer, and a name for diagnostics.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>A plain settings bag: read once when an enumeration starts, so changing it later affects only later enumerations.</item>
+/// <item>Not thread-safe to mutate while another thread starts an enumeration with it.</item>
+/// </list>
+/// </remarks>
+public sealed class SafeProducerOptions
+{
+    /// <summary>The default <see cref="Name"/> of a producer task.</summary>
+    internal const string DefaultName = "producer";
+
+    private int _capacity;
+
+    /// <summary>
+    /// Gets or sets how many items the producer may write ahead of the consumer.
+    /// </summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item><c>0</c> (the default, as trio's <c>as_safe_channel</c>): rendezvous. The producer is asked for an item only when the
+    /// consumer waits in <c>MoveNextAsync</c>, so it never runs ahead and an early <c>break</c> wastes no work.</item>
+    /// <item><c>N &gt; 0</c>: a bounded buffer of <c>N</c> items; the producer's write waits while it is full. Use 64 or more for
+    /// throughput.</item>
+    /// </list>
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int Capacity
+    {
+        get => _capacity;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _capacity = value;
+        }
+    }
+
+    /// <summary>Gets or sets the name of the producer task (in failures, reasons and diagnostics); default <c>"producer"</c>.</summary>
+    public string? Name { get; set; }
+}
