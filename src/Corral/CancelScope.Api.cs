@@ -254,28 +254,43 @@ public sealed partial class CancelScope
     {
         Timeouts.ValidateDelay(delay, nameof(delay));
         var scope = Ambient.Scope;
-        if (scope is null)
-        {
-            return Task.Delay(delay, TimeProvider.System);
-        }
-
-        if (scope._cancelledBy is not null)
+        if (scope is not null && scope._cancelledBy is not null)
         {
             return Task.FromException(scope.CreateCancelledException());
         }
 
-        return SleepCoreAsync(scope, delay);
+        return delay == TimeSpan.Zero ? Task.CompletedTask : SleepCoreAsync(scope, delay);
     }
 
-    private static async Task SleepCoreAsync(CancelScope scope, TimeSpan delay)
+    /// <summary>
+    /// Sleeps in pieces no longer than a timer accepts (about 49.7 days), on the scope's clock, and throws exactly one
+    /// exception when the scope is cancelled: the wait's own cancellation is observed without being thrown.
+    /// </summary>
+    private static async Task SleepCoreAsync(CancelScope? scope, TimeSpan delay)
     {
-        try
+        var clock = scope?._timeProvider ?? TimeProvider.System;
+        var start = clock.GetTimestamp();
+        while (true)
         {
-            await Task.Delay(delay, scope._timeProvider, scope.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (scope._cancelledBy is not null)
-        {
-            throw scope.CreateCancelledException();
+            var wait = Timeout.InfiniteTimeSpan;
+            if (delay != Timeout.InfiniteTimeSpan)
+            {
+                var remaining = delay - clock.GetElapsedTime(start);
+                if (remaining <= TimeSpan.Zero)
+                {
+                    return;
+                }
+
+                wait = remaining < Timeouts.MaxSingleWait ? remaining : Timeouts.MaxSingleWait;
+            }
+
+            await Task.Delay(wait, clock, scope?.Token ?? CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (scope is not null && scope._cancelledBy is not null)
+            {
+                throw scope.CreateCancelledException();
+            }
+
+            // Not cancelled: the piece ran out (sleep on), or a shield went up and replaced the token (wait again).
         }
     }
 
@@ -430,6 +445,13 @@ public sealed partial class CancelScope
                 // An ancestor's cancellation leaving this block: make sure it carries the reason on its way out.
                 error = WithReason(oce);
             }
+        }
+
+        else if (error is null && !CancelCalled && IsCancellationRequested)
+        {
+            // The exit is a checkpoint: a body that completed without one, inside a scope cancelled from above, still
+            // reports the cancellation so the enclosing scope that was cancelled can absorb it (level-triggered).
+            error = CreateCancelledException();
         }
 
         var callbackErrors = TakeCallbackErrors();

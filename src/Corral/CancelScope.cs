@@ -516,6 +516,14 @@ public sealed partial class CancelScope
         lock (newParent._gate)
         {
             _parent = newParent;
+
+            // The child may have ended (and closed this scope) while it signalled from another thread: a closed scope
+            // must not be linked anywhere, or it would stay in the tree for the group's lifetime.
+            if (Volatile.Read(ref _state) == 2)
+            {
+                return;
+            }
+
             newParent.LinkChildLocked(this);
         }
 
@@ -736,11 +744,32 @@ public sealed partial class CancelScope
         }
     }
 
+    /// <summary>
+    /// Keeps the errors for the end of this scope's block; once the block has ended (its errors already taken), hands them
+    /// to the nearest enclosing scope still open, so they are never dropped.
+    /// </summary>
+    /// <remarks>
+    /// The cases: callbacks run in the cancelling thread, after the token's other callbacks — which may have let the block
+    /// finish meanwhile. <see cref="Close"/> sets the state under the same lock before the owner takes the errors, so an
+    /// error either lands before the take or sees the closed state and moves up.
+    /// </remarks>
     private void RecordCallbackErrors(IEnumerable<Exception> errors)
     {
-        lock (_gate)
+        for (var scope = this; scope is not null; scope = scope._parent)
         {
-            (_callbackErrors ??= new()).AddRange(errors);
+            lock (scope._gate)
+            {
+                if (scope._state != 2)
+                {
+                    (scope._callbackErrors ??= new()).AddRange(errors);
+                    return;
+                }
+            }
+        }
+
+        foreach (var error in errors)
+        {
+            CorralEventSource.Log.HandlerFailed(error.ToString());
         }
     }
 

@@ -633,10 +633,32 @@ public sealed class TaskGroup
         }
 
         childScope.Close();
-        if (!signal.TryFinishBeforeStarted(error) && error is not null)
+        if (error is OperationCanceledException && childScope.CancelCalled)
         {
-            // Started: the child is the group's, and so is its failure. (Not started: the outcome went to the caller.)
-            OnTaskException(error, record.Name);
+            // The child cancelled its own scope (CancelScope.Current.Cancel()): that scope absorbs it, as any scope would.
+            childScope.MarkCancelledCaught();
+            error = null;
+        }
+
+        // Callbacks on the child's own token that threw while it was cancelled are part of its outcome, never dropped.
+        var callbackErrors = childScope.TakeCallbackErrors();
+        var forCaller = callbackErrors is null
+            ? error
+            : error is null && callbackErrors.Length == 1
+                ? callbackErrors[0]
+                : new AggregateException($"Callbacks registered on the token of task '{record.Name}' threw while it was cancelled.", error is null ? callbackErrors : [error, .. callbackErrors]);
+        if (!signal.TryFinishBeforeStarted(forCaller))
+        {
+            // Started: the child is the group's, and so are its failures. (Not started: the outcome went to the caller.)
+            if (error is not null)
+            {
+                OnTaskException(error, record.Name);
+            }
+
+            foreach (var callbackError in callbackErrors ?? [])
+            {
+                OnTaskException(callbackError, record.Name);
+            }
         }
 
         Untrack(record);

@@ -29,9 +29,6 @@ namespace Corral.Core;
 /// <summary>All armed deadlines of one <see cref="TimeProvider"/>, coalesced behind one timer.</summary>
 internal sealed class DeadlineQueue
 {
-    /// <summary>The longest single wait a timer accepts (0xfffffffe ms).</summary>
-    private static readonly TimeSpan s_maxWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
-
     /// <summary>The queue of <see cref="TimeProvider.System"/>, kept apart so the common case skips the table lookup.</summary>
     private static readonly DeadlineQueue s_system = new(TimeProvider.System);
 
@@ -184,9 +181,9 @@ internal sealed class DeadlineQueue
 
         // Never arm with zero: a fake clock may fire a zero-due timer synchronously, under our lock.
         var wait = TimeSpan.FromTicks(Math.Max(1, next - _timeProvider.GetUtcNow().UtcTicks));
-        if (wait > s_maxWait)
+        if (wait > Timeouts.MaxSingleWait)
         {
-            wait = s_maxWait;
+            wait = Timeouts.MaxSingleWait;
         }
 
         if (_timer is null)

@@ -7,6 +7,9 @@ namespace Corral.Core;
 /// <summary>Validation and conversion of the timeouts every API accepts, so all of them reject bad input alike.</summary>
 internal static class Timeouts
 {
+    /// <summary>The longest single wait a timer accepts (0xfffffffe ms, about 49.7 days); longer waits are taken in pieces.</summary>
+    internal static readonly TimeSpan MaxSingleWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+
     /// <summary>
     /// Turns a relative timeout into an absolute deadline in UTC ticks on <paramref name="timeProvider"/>.
     /// </summary>
