@@ -31,7 +31,8 @@ namespace Corral;
 /// <item><b>Completion.</b> The writer is completed exactly once: when the last open handle (this one or a clone) is disposed.
 /// If a handle was closed because its task failed or was cancelled (see
 /// <see cref="TaskGroupChannelExtensions.StartSender{T}(TaskGroup, ChannelSender{T}, Func{ChannelSender{T}, CancellationToken, Task}, string?)"/>),
-/// the completion carries the first such exception, so readers never mistake a cut stream for a finished one.</item>
+/// the completion carries that exception (the first failure, or if none failed, the first cancellation), so readers never
+/// mistake a cut stream for a finished one.</item>
 /// <item><b>Checkpoints.</b> <see cref="SendAsync"/> is a checkpoint of the ambient scope: it throws
 /// <see cref="ScopeCancelledException"/> when the scope is cancelled, even if there is room, and its wait obeys the scope.</item>
 /// <item><b>Thread safety.</b> Every member is safe to call from any thread; a handle may be shared by tasks that send
@@ -152,7 +153,14 @@ public sealed class ChannelSender<T> : IDisposable
             }
 
             _closed = true;
-            _state.FirstError ??= error;
+
+            // A failure beats a cancellation: when one sender fails, the group cancels its siblings, and their
+            // cancellations may close first.
+            if (error is not null && (_state.FirstError is null || (_state.FirstError is OperationCanceledException && error is not OperationCanceledException)))
+            {
+                _state.FirstError = error;
+            }
+
             last = --_state.OpenHandles == 0;
             _state.AssertInvariants();
         }

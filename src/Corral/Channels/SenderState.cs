@@ -20,7 +20,7 @@ internal sealed class SenderState<T>
     /// <summary>Open handles. INVARIANT: never negative; the writer is completed when it reaches 0, and it never rises again.</summary>
     internal int OpenHandles { get; set; } = 1;
 
-    /// <summary>The first exception a handle was closed with; the completion carries it.</summary>
+    /// <summary>The first failure a handle was closed with (a cancellation only while none failed); the completion carries it.</summary>
     internal Exception? FirstError { get; set; }
 
     [Conditional("DEBUG")]

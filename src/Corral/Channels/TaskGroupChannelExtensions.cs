@@ -48,7 +48,7 @@ public static class TaskGroupChannelExtensions
     /// <item>The clone is taken synchronously, so the channel cannot complete between this call and the child's first send.</item>
     /// <item>The clone is closed after the child's task has ended: returned, failed or cancelled. The channel completes when the
     /// last handle closes.</item>
-    /// <item>A failure or cancellation of the child is remembered: the channel's completion carries the first one, so a reader
+    /// <item>A failure or cancellation of the child is remembered: the channel's completion carries it (failures before cancellations), so a reader
     /// outside the group sees the stream was cut. Inside the group, the failure is the group's (recorded before the channel
     /// completes) and cancels the readers there.</item>
     /// </list>
