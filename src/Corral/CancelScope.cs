@@ -136,6 +136,9 @@ public sealed partial class CancelScope
     /// <summary>Set when this scope absorbed its own cancellation at the end of its block.</summary>
     private volatile bool _cancelledCaught;
 
+    /// <summary>Tokens this scope handed out before a shield or reparenting un-cancelled it; guarded by <see cref="_gate"/>.</summary>
+    private List<CancellationToken>? _retiredTokens;
+
     /// <summary>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled; guarded by <see cref="_gate"/>.</summary>
     private List<Exception>? _callbackErrors;
 
@@ -396,6 +399,24 @@ public sealed partial class CancelScope
         return true;
     }
 
+    /// <summary>
+    /// Whether <paramref name="token"/> is a cancelled token this scope handed out: its current one, or one retired when a
+    /// shield un-cancelled the scope. A cancellation raised through such a token belongs to this scope even if the scope is
+    /// no longer cancelled when the exception is classified.
+    /// </summary>
+    internal bool IssuedCancelledToken(CancellationToken token)
+    {
+        if (!token.IsCancellationRequested)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            return (_cts is not null && _cts.Token == token) || (_retiredTokens?.Contains(token) ?? false);
+        }
+    }
+
     /// <summary>Marks the scope absorbed.</summary>
     internal void MarkCancelledCaught() => _cancelledCaught = true;
 
@@ -557,9 +578,17 @@ public sealed partial class CancelScope
                 DeadlineQueue.For(_timeProvider).AddOrUpdate(this, _deadlineTicks);
                 return;
             }
+
+            // Decide under the lock that Close takes to end the block: a deadline firing as the scope exits either cancels
+            // the running scope or finds it exited, never changes a scope after its block ended (found by Coyote).
+            if (Interlocked.CompareExchange(ref _ownReason, new CancelReason(CancelReasonKind.DeadlineExceeded, "deadline exceeded", this), null) is not null)
+            {
+                return;
+            }
         }
 
-        CancelCore(new CancelReason(CancelReasonKind.DeadlineExceeded, "deadline exceeded", this));
+        CorralMetrics.ScopeCancelled(CancelReasonKind.DeadlineExceeded);
+        RefreshSubtree();
     }
 
     private void SetDeadline(long ticks)
@@ -697,7 +726,9 @@ public sealed partial class CancelScope
                 }
                 else if (node._ctsCancelled)
                 {
-                    // Un-cancelled by a shield or a reparenting: the next Token read creates a fresh source.
+                    // Un-cancelled by a shield or a reparenting: the next Token read creates a fresh source. The old token
+                    // stays this scope's, so a cancellation it caused is still recognised as this scope's (see IssuedToken).
+                    (node._retiredTokens ??= new()).Add(node._cts!.Token);
                     Volatile.Write(ref node._cts, null);
                     node._ctsCancelled = false;
                 }

@@ -546,7 +546,9 @@ public sealed class TaskGroup
     /// <summary>Classifies an exception a task ended with: a failure, or the group's cancellation (race case 3).</summary>
     private void OnTaskException(Exception exception, string taskName)
     {
-        if (exception is OperationCanceledException && _scope.IsCancellationRequested)
+        // Cancellation, not failure: the group's scope is cancelled, or the exception came through a cancelled token of the
+        // group's scope (a shield raised above the group may have un-cancelled it since: race found by Coyote).
+        if (exception is OperationCanceledException oce && (_scope.IsCancellationRequested || _scope.IssuedCancelledToken(oce.CancellationToken)))
         {
             _sawCancellation = true;
             return;
