@@ -15,7 +15,7 @@ namespace Corral.Analyzers;
 /// <list type="bullet">
 /// <item>the clause catches <c>OperationCanceledException</c> or a type derived from it;</item>
 /// <item>it has no <c>when</c> filter (a filter is a decision about whose cancellation this is);</item>
-/// <item>its block throws nothing (no rethrow, no translation, no hand-off to a TaskCompletionSource);</item>
+/// <item>its block neither throws nor keeps the exception for later (see <see cref="CodeFacts.HandsExceptionOn"/>);</item>
 /// <item>the try block uses a caller's token: a <c>CancellationToken</c> parameter, a scope's token, or a Corral checkpoint;</item>
 /// <item>it is not inside a <c>finally</c> block (swallowing there cannot stop an exception already in flight);</item>
 /// <item>it is not the hand-made timeout that CORRAL0007 reports.</item>
@@ -50,7 +50,7 @@ public sealed class CORRAL0001CancellationSwallowedAnalyzer : DiagnosticAnalyzer
         if (catchClause.Filter is not null
             || catchClause.Parent is not TryStatementSyntax tryStatement
             || !types.IsCancellationException(CodeFacts.CaughtType(catchClause, context.SemanticModel, context.CancellationToken))
-            || CodeFacts.LetsExceptionOut(catchClause)
+            || CodeFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
             || CodeFacts.IsInsideFinally(catchClause, CodeFacts.EnclosingFunction(catchClause)))
         {
             return;

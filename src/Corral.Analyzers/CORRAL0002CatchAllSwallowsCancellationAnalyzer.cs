@@ -13,8 +13,9 @@ namespace Corral.Analyzers;
 /// Flagged only when all of these hold:
 /// <list type="bullet">
 /// <item>the clause catches <c>Exception</c>, <c>SystemException</c> or everything (any type <c>OperationCanceledException</c> derives from);</item>
-/// <item>the enclosing function is <c>async</c> and the try block awaits;</item>
-/// <item>the block throws nothing (rethrow, translation, or a hand-off to a TaskCompletionSource let cancellation out);</item>
+/// <item>the enclosing function is <c>async</c>, the try block awaits, and cancellation can reach it: it passes a
+/// <c>CancellationToken</c> (not <c>None</c>) or calls into Corral;</item>
+/// <item>the block neither throws nor keeps the exception for later (see <see cref="CodeFacts.HandsExceptionOn"/>);</item>
 /// <item>no earlier clause of the same try catches <c>OperationCanceledException</c>;</item>
 /// <item>the filter, if any, provably admits cancellation (<c>e is not ArgumentException</c>, <c>attempt &lt; 3</c>); a filter
 /// that excludes it, singles it out, or that the analyzer cannot read is not flagged;</item>
@@ -64,7 +65,8 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
         var function = CodeFacts.EnclosingFunction(catchClause);
         if (!CodeFacts.IsAsync(function)
             || !CodeFacts.ContainsAwait(tryStatement.Block)
-            || CodeFacts.LetsExceptionOut(catchClause)
+            || !CodeFacts.InvolvesCancellation(tryStatement.Block, model, types, cancellationToken)
+            || CodeFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
             || CodeFacts.IsInsideFinally(catchClause, function)
             || FilterFacts.EarlierClauseCatchesCancellation(catchClause, model, types, cancellationToken))
         {

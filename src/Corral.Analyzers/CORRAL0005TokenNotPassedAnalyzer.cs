@@ -14,7 +14,8 @@ namespace Corral.Analyzers;
 /// <c>default</c>, <c>default(CancellationToken)</c> or <c>new CancellationToken()</c>, inside a lambda passed
 /// to a member of <c>TaskGroup</c> or <c>CancelScope</c> (or a lambda nested in one) that receives a
 /// token, a <c>CancelScope</c> or a <c>TaskGroup</c>. Not flagged inside <c>finally</c> and <c>catch</c>
-/// blocks, where passing no token to cleanup is a deliberate choice (CORRAL0006 covers those).
+/// blocks, where passing no token to cleanup is a deliberate choice (CORRAL0006 covers those), nor as the
+/// scheduling token of <c>Task.Run</c>, <c>TaskFactory.StartNew</c> or <c>ContinueWith</c>.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0005TokenNotPassedAnalyzer : DiagnosticAnalyzer
@@ -44,6 +45,15 @@ public sealed class CORRAL0005TokenNotPassedAnalyzer : DiagnosticAnalyzer
         var argument = (ArgumentSyntax)context.Node;
         var model = context.SemanticModel;
         if (!IsNoToken(argument.Expression, model, types, context))
+        {
+            return;
+        }
+
+        // Task.Run, TaskFactory.StartNew and ContinueWith use the token only to decide whether to start the
+        // delegate; the work inside cannot observe it. Passing None there is a choice, not a lost token.
+        if (argument.Parent?.Parent is InvocationExpressionSyntax invocation
+            && model.GetSymbolInfo(invocation, context.CancellationToken).Symbol is IMethodSymbol { Name: "Run" or "StartNew" or "ContinueWith" } scheduler
+            && scheduler.ContainingType.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks")
         {
             return;
         }

@@ -69,11 +69,20 @@ internal static class CodeFacts
         });
 
     /// <summary>
-    /// Whether the catch block lets an exception out: it throws (a rethrow, <c>throw e</c>, or a translation),
-    /// rethrows through <c>ExceptionDispatchInfo</c>, or hands the exception on to a <c>TaskCompletionSource</c>.
+    /// Whether the catch block lets the exception out or hands it on, so that cancellation is not lost:
+    /// <list type="bullet">
+    /// <item>it throws (a rethrow, <c>throw e</c>, or a translation), or rethrows through <c>ExceptionDispatchInfo</c>;</item>
+    /// <item>it hands the exception to a <c>TaskCompletionSource</c> (<c>SetException</c>, <c>TrySetCanceled</c>, …);</item>
+    /// <item>it keeps the exception for later: assigns it, returns it, adds it to a collection, or passes it to a
+    /// method of its own type (the bookkeeping of a scheduler or a group). Passing it to another type's method,
+    /// a logger say, is not handing it on.</item>
+    /// </list>
     /// </summary>
-    public static bool LetsExceptionOut(CatchClauseSyntax catchClause)
+    public static bool HandsExceptionOn(CatchClauseSyntax catchClause, SemanticModel model, CancellationToken cancellationToken)
     {
+        ISymbol? variable = catchClause.Declaration is { Identifier.RawKind: (int)SyntaxKind.IdentifierToken } declaration
+            ? model.GetDeclaredSymbol(declaration, cancellationToken)
+            : null;
         foreach (var node in DescendantsInSameFunction(catchClause.Block))
         {
             switch (node)
@@ -94,6 +103,83 @@ internal static class CodeFacts
                     }
 
                     break;
+                case IdentifierNameSyntax identifier when variable is not null
+                    && identifier.Identifier.ValueText == variable.Name
+                    && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol, variable):
+                    if (IsKeptForLater(identifier, catchClause, model, cancellationToken))
+                    {
+                        return true;
+                    }
+
+                    break;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsKeptForLater(IdentifierNameSyntax use, CatchClauseSyntax catchClause, SemanticModel model, CancellationToken cancellationToken)
+    {
+        switch (use.Parent)
+        {
+            case AssignmentExpressionSyntax assignment when assignment.Right == use:
+            case ReturnStatementSyntax:
+            case ArrowExpressionClauseSyntax:
+                return true;
+            case ArgumentSyntax { Parent: ArgumentListSyntax { Parent: InvocationExpressionSyntax invocation } }:
+                if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is not IMethodSymbol method)
+                {
+                    return false;
+                }
+
+                if (method.Name is "Add" or "Enqueue" or "Push" or "TryAdd" or "Post" or "TryWrite" or "Capture")
+                {
+                    return true;
+                }
+
+                var enclosingType = model.GetEnclosingSymbol(catchClause.SpanStart, cancellationToken)?.ContainingType;
+                return enclosingType is not null && SymbolEqualityComparer.Default.Equals(method.ContainingType, enclosingType)
+                    && method.ContainingType.Name.IndexOf("Log", System.StringComparison.Ordinal) < 0;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether cancellation can reach <paramref name="node"/> from someone's token: it uses an expression of type
+    /// <c>CancellationToken</c> (other than <c>CancellationToken.None</c>) or calls into Corral (every Corral
+    /// <c>…Async</c> method is a checkpoint of the ambient scope).
+    /// </summary>
+    public static bool InvolvesCancellation(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        foreach (var descendant in node.DescendantNodes())
+        {
+            switch (descendant)
+            {
+                case ArgumentSyntax argument:
+                    if (argument.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "None" }
+                        || argument.Expression.IsKind(SyntaxKind.DefaultLiteralExpression))
+                    {
+                        break;
+                    }
+
+                    if (types.IsCancellationToken(model.GetTypeInfo(argument.Expression, cancellationToken).Type)
+                        && !IsOwnedSourceToken(argument.Expression, model, types, cancellationToken))
+                    {
+                        return true;
+                    }
+
+                    break;
+                case InvocationExpressionSyntax invocation when types.HasCorral:
+                    if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol method
+                        && types.IsCorralEntryType(method.ContainingType))
+                    {
+                        return true;
+                    }
+
+                    break;
+                case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ThrowIfCancellationRequested" }:
+                    return true;
             }
         }
 
@@ -250,6 +336,19 @@ internal static class CodeFacts
 
         return found;
     }
+
+    /// <summary>
+    /// Whether <paramref name="expression"/> is <c>source.Token</c> of a local <c>CancellationTokenSource</c> that the
+    /// method created itself with <c>new</c> (not linked): its cancellation is the method's own to absorb.
+    /// </summary>
+    public static bool IsOwnedSourceToken(ExpressionSyntax expression, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" } member
+        && model.GetSymbolInfo(member.Expression, cancellationToken).Symbol is ILocalSymbol source
+        && types.IsCancellationTokenSource(source.Type)
+        && source.DeclaringSyntaxReferences
+            .Select(r => r.GetSyntax(cancellationToken))
+            .OfType<VariableDeclaratorSyntax>()
+            .Any(d => d.Initializer?.Value is BaseObjectCreationExpressionSyntax);
 
     /// <summary>The span a catch-clause diagnostic covers: from <c>catch</c> to the end of its declaration.</summary>
     public static Microsoft.CodeAnalysis.Text.TextSpan CatchHeaderSpan(CatchClauseSyntax catchClause) =>

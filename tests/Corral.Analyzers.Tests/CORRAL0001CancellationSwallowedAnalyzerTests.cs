@@ -141,6 +141,12 @@ public class CORRAL0001CancellationSwallowedAnalyzerTests
                 try { await Task.Delay(1, ct); }
                 catch (OperationCanceledException e) { tcs.TrySetCanceled(e.CancellationToken); }
             }
+
+            async Task<Exception?> F(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); return null; }
+                catch (OperationCanceledException e) { return e; }
+            }
         }
         """);
 

@@ -39,9 +39,9 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task BareCatch_InAsyncLambda_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            Func<Task> Work() => async () =>
+            Func<Task> Work(CancellationToken ct) => async () =>
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 {|CORRAL0002:catch|} { }
             };
         }
@@ -51,9 +51,9 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task CatchException_WithoutName_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            async Task<bool> TryAsync()
+            async Task<bool> TryAsync(CancellationToken ct)
             {
-                try { await Task.Yield(); return true; }
+                try { await Task.Delay(1, ct); return true; }
                 {|CORRAL0002:catch (Exception)|} { return false; }
             }
         }
@@ -63,21 +63,21 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task CatchException_FilterAdmitsCancellation_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            async Task A(int attempt)
+            async Task A(int attempt, CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 {|CORRAL0002:catch (Exception ex)|} when (ex is not ArgumentException) { }
             }
 
-            async Task B(int attempt)
+            async Task B(int attempt, CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 {|CORRAL0002:catch (Exception)|} when (attempt < 3) { }
             }
 
-            async Task D()
+            async Task D(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 {|CORRAL0002:catch (SystemException ex)|} when (!(ex is ArgumentException)) { }
             }
         }
@@ -87,15 +87,15 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task CatchException_Rethrows_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            async Task A()
+            async Task A(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) { Console.WriteLine(ex); throw; }
             }
 
-            async Task B()
+            async Task B(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex)
                 {
                     if (ex is OperationCanceledException)
@@ -107,9 +107,9 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
                 }
             }
 
-            async Task D()
+            async Task D(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) { throw new InvalidOperationException("wrapped", ex); }
             }
         }
@@ -119,15 +119,15 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task CatchException_FilterExcludesCancellation_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            async Task A()
+            async Task A(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (ex is not OperationCanceledException) { }
             }
 
-            async Task B()
+            async Task B(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (!(ex is OperationCanceledException)) { }
             }
 
@@ -137,27 +137,27 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
                 catch (Exception) when (!ct.IsCancellationRequested) { }
             }
 
-            async Task E(int attempt)
+            async Task E(int attempt, CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (ex is not OperationCanceledException && attempt < 3) { }
             }
 
-            async Task F()
+            async Task F(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (ex is System.Net.Http.HttpRequestException or TimeoutException) { }
             }
 
-            async Task G()
+            async Task G(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (ex is not (OperationCanceledException or ObjectDisposedException)) { }
             }
 
-            async Task H()
+            async Task H(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (Exception ex) when (IsTransient(ex)) { }
             }
 
@@ -166,12 +166,75 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         """);
 
     [Fact]
+    public Task CatchException_KeptForLater_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
+        using System.Collections.Generic;
+
+        class C
+        {
+            Exception? _error;
+            readonly List<Exception> _failures = new();
+
+            async Task A(CancellationToken ct)
+            {
+                Exception? error = null;
+                try { await Task.Delay(1, ct); }
+                catch (Exception e) { error = e; }
+                Finish(error);
+            }
+
+            async Task<Exception?> B(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); return null; }
+                catch (Exception e) { return e; }
+            }
+
+            async Task D(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception e) { _failures.Add(e); }
+            }
+
+            async Task E(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception e) { OnChildFailed(e, "child"); }
+            }
+
+            async Task F(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception e) { _error = e; }
+            }
+
+            void Finish(Exception? error) { }
+            void OnChildFailed(Exception e, string name) { }
+        }
+        """);
+
+    [Fact]
+    public Task CatchException_PassedToAnotherTypesLogger_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class Log
+        {
+            public static void Error(Exception e) { }
+        }
+
+        class C
+        {
+            async Task A(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception e)|} { Log.Error(e); }
+            }
+        }
+        """);
+
+    [Fact]
     public Task CatchException_EarlierCancellationClause_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
-            async Task A()
+            async Task A(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (OperationCanceledException) { throw; }
                 catch (Exception ex) { Console.WriteLine(ex); }
             }
@@ -195,14 +258,14 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
                 catch (Exception) { }
             }
 
-            async Task B()
+            async Task B(CancellationToken ct)
             {
-                await Task.Yield();
+                await Task.Delay(1, ct);
                 try { Console.WriteLine(); }
                 catch (Exception) { }
             }
 
-            async Task D(System.IO.Stream s)
+            async Task D(System.IO.Stream s, CancellationToken ct)
             {
                 try { await s.WriteAsync(new byte[1]); }
                 finally
@@ -212,17 +275,41 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
                 }
             }
 
-            async Task E()
+            async Task E(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (InvalidOperationException) { }
             }
 
-            async Task F()
+            async Task F(CancellationToken ct)
             {
-                try { await Task.Yield(); }
+                try { await Task.Delay(1, ct); }
                 catch (TaskCanceledException) { }
                 catch (OperationCanceledException) { }
+            }
+
+            async Task G(Task all)
+            {
+                try { await all; }
+                catch (Exception) { Console.WriteLine("no token in play: nothing to swallow"); }
+            }
+
+            async Task H(CancellationToken ct)
+            {
+                try { await Task.Delay(1, CancellationToken.None); }
+                catch (Exception) { }
+            }
+
+            async Task<int> I(Task<int> play)
+            {
+                try
+                {
+                    using var limit = new CancellationTokenSource();
+                    await Task.WhenAny(play, Task.Delay(1000, limit.Token));
+                    limit.Cancel();
+                    return await play;
+                }
+                catch (Exception) { return -1; }
             }
         }
         """);
@@ -231,11 +318,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task Fix_Filter_AddsIsNotOperationCanceled() => VerifyFix.CodeFixAsync(Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 {|CORRAL0002:catch (Exception ex)|}
                 {
@@ -246,11 +333,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         """, Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -264,11 +351,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task Fix_Filter_NamesBareCatch() => VerifyFix.CodeFixAsync(Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 {|CORRAL0002:catch|}
                 {
@@ -278,11 +365,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         """, Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -295,11 +382,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task Fix_Filter_KeepsExistingFilter() => VerifyFix.CodeFixAsync(Usings + """
         class C
         {
-            async Task WorkAsync(int attempt)
+            async Task WorkAsync(int attempt, CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 {|CORRAL0002:catch (Exception)|} when (attempt < 3)
                 {
@@ -309,11 +396,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         """, Usings + """
         class C
         {
-            async Task WorkAsync(int attempt)
+            async Task WorkAsync(int attempt, CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException && (attempt < 3))
                 {
@@ -326,11 +413,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
     public Task Fix_RethrowFirst_InsertsCancellationClause() => VerifyFix.CodeFixAsync(Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 {|CORRAL0002:catch (Exception ex)|}
                 {
@@ -341,11 +428,11 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         """, Usings + """
         class C
         {
-            async Task WorkAsync()
+            async Task WorkAsync(CancellationToken ct)
             {
                 try
                 {
-                    await Task.Yield();
+                    await Task.Delay(1, ct);
                 }
                 catch (OperationCanceledException)
                 {

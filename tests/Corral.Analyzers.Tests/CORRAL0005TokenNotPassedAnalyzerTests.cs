@@ -74,6 +74,8 @@ public class CORRAL0005TokenNotPassedAnalyzerTests
                     }
                 });
                 group.Start(_ => Task.Delay(1, CancellationToken.None));
+                group.Start(ct => Task.Run(() => Console.WriteLine("scheduled regardless"), CancellationToken.None));
+                group.Start(ct => Task.Factory.StartNew(() => { }, CancellationToken.None));
                 return Task.CompletedTask;
             });
 
