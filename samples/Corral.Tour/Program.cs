@@ -1,6 +1,7 @@
 // The Corral tour: the scenes of "Cancel Is a Request, Not a Command", each played twice, once with plain .NET
-// (Task.WhenAll, CancellationTokenSource) and once with Corral, one line per scene. The tour checks itself: it
-// exits with 1 when Corral's side of a scene did not behave as promised, or a scene did not end in time.
+// (Task.WhenAll, CancellationTokenSource) and once with Corral, one line per scene; then two scenes of what Corral
+// adds (7: the live task tree, printed under its line; 8: the watchdog naming a stubborn task). The tour checks itself:
+// it exits with 1 when Corral's side of a scene did not behave as promised, or a scene did not end in time.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -22,6 +23,8 @@ internal static class Program
         new(4, "a stubborn loop", StubbornLoop.RunAsync),
         new(5, "timeout or cancel?", TimeoutVsCancel.RunAsync),
         new(6, "cleanup in finally", ShieldedCleanup.RunAsync),
+        new(7, "what is still running?", WhatIsRunning.RunAsync),
+        new(8, "who ignores the cancel?", WatchdogNamesIt.RunAsync),
     ];
 
     public static async Task<int> Main()
@@ -35,6 +38,13 @@ internal static class Program
             var result = await PlayAsync(scenario);
             var verdict = result.Problem is { } problem ? $"   NOT AS PROMISED: {problem}" : string.Empty;
             Console.WriteLine($"{scenario.Number} {scenario.Title,-25} plain: {result.Plain}   corral: {result.Corral}{verdict}");
+            if (result.Details is { } details)
+            {
+                foreach (var line in details.TrimEnd('\n').Split('\n'))
+                {
+                    Console.WriteLine($"      {line}");
+                }
+            }
             if (result.Problem is not null)
             {
                 problems.Add($"{scenario.Number} ({scenario.Title})");

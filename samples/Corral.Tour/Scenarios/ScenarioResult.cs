@@ -7,4 +7,7 @@ namespace Corral.Tour.Scenarios;
 internal sealed record ScenarioResult(string Plain, string Corral, string? Problem)
 {
     public bool Ok => Problem is null;
+
+    /// <summary>Gets or sets more lines printed under the scene's line (indented), or null.</summary>
+    public string? Details { get; init; }
 }
