@@ -63,6 +63,13 @@ public static class Descriptors
         "The catch of '{0}' cannot tell the timeout of '{1}' from the caller's cancellation: use CancelScope.FailAfterAsync or CancelScope.MoveOnAfterAsync",
         "A linked CancellationTokenSource with CancelAfter raises the same exception on a timeout and on an external cancel, so this catch treats the caller's cancellation as a timeout (or the reverse). CancelScope.FailAfterAsync throws TimeoutException only for its own deadline, and MoveOnAfterAsync reports whether the body was cut off.");
 
+    /// <summary>CORRAL0008: a call inside a Corral body that could take the scope's token and is not given it.</summary>
+    public static readonly DiagnosticDescriptor TokenNotForwarded = Create(
+        "CORRAL0008",
+        "The scope's cancellation token is not forwarded",
+        "'{0}' can take a CancellationToken and is not given one while the scope's token '{1}' is in reach: this call cannot be cancelled by the scope",
+        "A call that has a CancellationToken parameter or overload, made inside a Corral body without a token, cannot be cancelled by the scope or its deadline. Forward the scope's token.");
+
     private static DiagnosticDescriptor Create(string id, string title, string message, string description) =>
         new(
             id,

@@ -144,7 +144,7 @@ public sealed class PriceCache : IAsyncDisposable
                 group.Start(async childToken =>
                 {
                     _prices[sku] = await FetchPriceAsync(sku, childToken);
-                    await Task.Delay(TimeSpan.FromMilliseconds(50)); // missed: CORRAL0005
+                    await Task.Delay(TimeSpan.FromMilliseconds(50)); // expect: CORRAL0008
                 }, sku);
             }
 
