@@ -1,5 +1,6 @@
 using System.Threading.Tasks;
 using Xunit;
+using VerifyFix = Corral.Analyzers.Tests.Verifiers.Verify<Corral.Analyzers.CORRAL0006CleanupWithCancelledTokenAnalyzer, Corral.Analyzers.CORRAL0006CleanupWithCancelledTokenCodeFix>;
 using VerifyRule = Corral.Analyzers.Tests.Verifiers.Verify<Corral.Analyzers.CORRAL0006CleanupWithCancelledTokenAnalyzer>;
 
 namespace Corral.Analyzers.Tests;
@@ -121,6 +122,39 @@ public class CORRAL0006CleanupWithCancelledTokenAnalyzerTests
                 }
 
                 await target.FlushAsync(ct);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Fix_Shield_WrapsCleanup() => VerifyFix.CodeFixAsync(Usings + """
+        class C
+        {
+            async Task CopyAsync(Stream source, Stream target, CancellationToken ct)
+            {
+                try
+                {
+                    await source.CopyToAsync(target, ct);
+                }
+                finally
+                {
+                    await target.FlushAsync([|ct|]).ConfigureAwait(false);
+                }
+            }
+        }
+        """, Usings + """
+        class C
+        {
+            async Task CopyAsync(Stream source, Stream target, CancellationToken ct)
+            {
+                try
+                {
+                    await source.CopyToAsync(target, ct);
+                }
+                finally
+                {
+                    await CancelScope.ShieldAsync(t => target.FlushAsync(t), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
             }
         }
         """);
