@@ -169,6 +169,34 @@ public sealed class CoreBugTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>
+    /// Found by the deep-groups stress test (the test host grew past 20 GB). A failure that travels up through nested groups
+    /// gets a message twice the size at each level: TaskGroupException's own message already quotes each failure's message,
+    /// and AggregateException appends every inner message again. Depth 20 gives a 110 MB message, depth 30 runs out of
+    /// memory; the cancel reason of each level (built from the message) pays it again. Expected: linear in depth.
+    /// </summary>
+    [CoreBugFact("a failure through nested groups doubles its message at each level (exponential in depth)")]
+    public async Task TaskGroupException_NestedTwelveDeep_MessageGrowsLinearly()
+    {
+        static async Task NestAsync(int level, int depth) =>
+            await TaskGroup.RunAsync(g =>
+            {
+                if (level + 1 == depth)
+                {
+                    g.Start(_ => throw new InvalidOperationException("bottom"), "leaf");
+                }
+                else
+                {
+                    g.Start(_ => NestAsync(level + 1, depth), "level");
+                }
+
+                return Task.CompletedTask;
+            });
+
+        var e = await Assert.ThrowsAsync<TaskGroupException>(() => NestAsync(0, 12));
+        Assert.True(e.Message.Length < 12 * 400, $"message of {e.Message.Length} characters for 12 levels");
+    }
+
     private static async Task<Exception?> Record(Func<Task> run)
     {
         try
