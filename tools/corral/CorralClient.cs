@@ -209,7 +209,7 @@ internal static class CorralClient
                 return false;
             }
 
-            if (await ListenOnceAsync(processId, newRequest(), remaining < window ? remaining : window, cancellationToken).ConfigureAwait(false))
+            if (await ListenOnceAsync(processId, newRequest(), remaining, remaining < window ? remaining : window, cancellationToken).ConfigureAwait(false))
             {
                 return true;
             }
@@ -222,17 +222,37 @@ internal static class CorralClient
     /// One attempt: a session that enables the Corral provider with the request's arguments, listens for at most
     /// <paramref name="window"/> (less if the answer arrives in real time), then stops and reads the stream to its end.
     /// </summary>
+    /// <param name="processId">The target.</param>
+    /// <param name="request">What to ask, and where the answer goes.</param>
+    /// <param name="startLimit">How long opening the session may take (a process that accepts the connection but never
+    /// answers it, such as one stopped in a debugger, must not hang the tool).</param>
+    /// <param name="window">How long to listen once the session is open.</param>
+    /// <param name="cancellationToken">Ctrl+C.</param>
     /// <returns>True when the request was answered.</returns>
-    private static async Task<bool> ListenOnceAsync(int processId, Request request, TimeSpan window, CancellationToken cancellationToken)
+    private static async Task<bool> ListenOnceAsync(int processId, Request request, TimeSpan startLimit, TimeSpan window, CancellationToken cancellationToken)
     {
         EventPipeSession session;
+        using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        starting.CancelAfter(startLimit);
         try
         {
             // All keywords: over EventPipe, a provider enabled with the keyword mask 0 gets none of these events (tried).
             var provider = new EventPipeProvider(ProviderName, EventLevel.Informational, (long)EventKeywords.All, request.Arguments);
-            session = await new DiagnosticsClient(processId)
-                .StartEventPipeSessionAsync([provider], requestRundown: false, circularBufferMB: 16, cancellationToken)
-                .ConfigureAwait(false);
+            var start = new DiagnosticsClient(processId)
+                .StartEventPipeSessionAsync([provider], requestRundown: false, circularBufferMB: 16, starting.Token);
+            try
+            {
+                session = await start.WaitAsync(starting.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _ = start.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                throw;
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false; // the process did not even open the session in time
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -244,7 +264,8 @@ internal static class CorralClient
                 e);
         }
 
-        using (session)
+        var stopped = false;
+        try
         {
             var reading = Task.Run(
                 () =>
@@ -271,27 +292,44 @@ internal static class CorralClient
             }
             finally
             {
-                await StopAndDrainAsync(session, reading).ConfigureAwait(false);
+                stopped = await StopAndDrainAsync(session, reading).ConfigureAwait(false);
             }
 
             cancellationToken.ThrowIfCancellationRequested();
             return request.Answered.IsCompleted;
         }
+        finally
+        {
+            if (stopped)
+            {
+                session.Dispose();
+            }
+            else
+            {
+                // Disposing a session that did not stop sends the stop again, synchronously: not on this path.
+                _ = Task.Run(session.Dispose, CancellationToken.None);
+            }
+        }
     }
 
     /// <summary>Stops a session and reads its stream to the end; the target may have exited meanwhile, which is no error here.</summary>
-    private static async Task StopAndDrainAsync(EventPipeSession session, Task reading)
+    /// <returns>True when the session stopped within the limit.</returns>
+    private static async Task<bool> StopAndDrainAsync(EventPipeSession session, Task reading)
     {
         using var limit = new CancellationTokenSource(s_drainLimit);
+        var stopped = false;
         try
         {
             await session.StopAsync(limit.Token).ConfigureAwait(false);
+            stopped = true;
             await reading.WaitAsync(limit.Token).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // The process exited, the stream broke, or stopping took too long: the answer (or its absence) is known.
         }
+
+        return stopped;
     }
 
     private static void EnsureProcessExists(int processId)
