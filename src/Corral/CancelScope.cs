@@ -148,6 +148,12 @@ public sealed partial class CancelScope
     /// <summary>Due time while queued, in UTC ticks. Owned by the queue, under its lock.</summary>
     internal long HeapDueTicks;
 
+    /// <summary>
+    /// Creates the Corral EventSource with the first scope, so a process that uses Corral answers the <c>corral</c> tool
+    /// from then on (an EventSource that does not exist yet receives no commands).
+    /// </summary>
+    private static readonly CorralEventSource s_eventSource = CorralEventSource.Log;
+
     /// <summary>The parent of every root scope (scopes opened outside any scope), so snapshots can find them. Never opened.</summary>
     private static readonly CancelScope s_roots = new(null, "(roots)", TimeProvider.System, shield: false, ScopeKind.Scope);
 

@@ -101,8 +101,7 @@ public sealed class EndToEndTests
         Assert.Contains("does not use Corral", error, StringComparison.Ordinal);
     }
 
-    [Fact(Skip = "Library gap: CorralEventSource is created only when the watchdog first reports, so a Corral process " +
-        "with no report yet cannot answer. Unskip when src/Corral creates it eagerly (e.g. a module initializer).")]
+    [Fact]
     public async Task GetSnapshotAsync_CorralProcessBeforeAnyWatchdogReport_Answers()
     {
         await using var demo = await ChildProcess.StartTreeDemoAsync("--no-watchdog");

@@ -1,11 +1,13 @@
 // The Corral EventSource: the channel through which another process (the `corral` tool) reads this process's task tree.
 //
-// PROTOCOL (version 1). A reader opens an EventPipe session with the provider "Corral" at level Informational or more,
-// optionally with the argument  command=snapshot  (and  requestId=<int>  to match answers to requests):
+// PROTOCOL (version 1). A reader opens an EventPipe session with the provider "Corral" at level Informational or more
+// AND all keywords (over EventPipe a keyword mask of 0 delivers nothing), optionally with the argument  command=snapshot
+// (and  requestId=<int>  to match answers to requests):
 //   * every enable writes Hello(processId, corralVersion, protocolVersion), so a reader can tell a Corral process;
 //   * command=snapshot also writes the current TaskTreeSnapshot as JSON (schema corral.tasktree/1), split into
 //     SnapshotChunk(requestId, index, count, text) events of at most 16,000 characters, index 0 .. count-1.
-// The target process needs nothing but a reference to Corral: EventSource commands are served by the runtime.
+// The target process needs nothing but a reference to Corral: EventSource commands are served by the runtime. The
+// source is created with the first CancelScope (see CancelScope.s_eventSource), so a process answers once it used Corral.
 using System;
 using System.Diagnostics.Tracing;
 using System.Threading;

@@ -1,5 +1,6 @@
 // A snapshot of the live task tree, and its two renderings: a pstree-like text tree and versioned JSON.
 //
+// The JSON is for tools, not for HTML: quotes and apostrophes in names stay readable (relaxed escaping).
 // JSON schema "corral.tasktree/1" (additive changes keep the version; removals or renames bump it):
 //   { "schema": "corral.tasktree/1", "takenAt": ISO-8601, "processId": int, "roots": [node, ...] }
 //   node = { "id": int, "kind": "scope"|"shield"|"taskGroup"|"task", "name": string|null, "site": string|null,
@@ -12,6 +13,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Corral.Diagnostics;
@@ -97,7 +99,7 @@ public sealed class TaskTreeSnapshot
     public string ToJson(bool indented = false)
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, MaxDepth = JsonMaxDepth }))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, MaxDepth = JsonMaxDepth, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
             writer.WriteString("schema", SchemaVersion);
