@@ -27,6 +27,10 @@ internal static class Ambient
     /// <summary>Makes <paramref name="scope"/> ambient until the calling async method returns.</summary>
     internal static void Enter(CancelScope scope) => s_value.Value = scope;
 
-    /// <summary>Makes <paramref name="task"/> (and its scope) ambient until the calling async method returns.</summary>
-    internal static void Enter(TaskRecord task) => s_value.Value = task;
+    /// <summary>
+    /// Makes <paramref name="task"/> (and its scope) ambient until the calling async method returns. With task tracking off
+    /// only its scope is made ambient: children of a group then share one ambient value with the body, and setting an
+    /// <see cref="AsyncLocal{T}"/> to the value it already has costs nothing, where a new value costs an ExecutionContext.
+    /// </summary>
+    internal static void Enter(TaskRecord task) => s_value.Value = Diagnostics.TaskTree.TrackingEnabled ? task : task.Scope;
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Threading.Tasks;
 
 namespace Corral.Core;
 
@@ -56,6 +57,15 @@ internal sealed class TaskRecord
 
     /// <summary>Timestamp of the next watchdog report (guarded by the watchdog's lock).</summary>
     internal long NextReportTimestamp;
+
+    /// <summary>The child's task while it runs on the inline fast path (see <c>TaskGroup.StartInline</c>).</summary>
+    internal Task? Task;
+
+    /// <summary>The completion callback registered on <see cref="Task"/>, created only when the child did not complete synchronously.</summary>
+    private Action? _continuation;
+
+    /// <summary>Gets the callback that reports the end of <see cref="Task"/> to the group.</summary>
+    internal Action Continuation => _continuation ??= () => Group.CompleteChild(this, Task!);
 
     /// <summary>Gets the spawn site as <c>file:line</c>, or null.</summary>
     internal string? Site => SourceFile is null ? null : $"{System.IO.Path.GetFileName(SourceFile)}:{SourceLine}";
