@@ -197,6 +197,37 @@ public sealed class CoreBugTests(ITestOutputHelper output)
         Assert.True(e.Message.Length < 12 * 400, $"message of {e.Message.Length} characters for 12 levels");
     }
 
+    /// <summary>
+    /// Found by the cancel storm (a deadline left armed after every scope exited). <c>SetDeadline</c> checks
+    /// <c>_ownReason</c> under the scope's lock, but <c>CancelCore</c> sets it and removes the deadline without that lock:
+    /// a deadline armed just as the scope is cancelled stays queued. A later <c>Deadline = null</c> returns early (the
+    /// scope is cancelled) without removing it, and <c>Close</c> skips the removal because the field now says "no
+    /// deadline". The exited scope (and what it references) stays in the timer queue until the old deadline falls due:
+    /// hours or days for long timeouts. Fix: <c>Close</c> (and <c>SetDeadline</c> when cancelled) always call
+    /// <c>Remove</c>, whose fast path is one read.
+    /// </summary>
+    [CoreBugFact("a deadline set while the scope is being cancelled, then cleared, stays armed after the exit")]
+    public void Deadline_SetWhileCancelledThenCleared_NotLeftArmed()
+    {
+        Explore.Run(output, async () =>
+        {
+            var clock = new FakeTimeProvider(s_epoch);
+            await CancelScope.RunAsync(
+                async _ =>
+                {
+                    await CancelScope.RunAsync(async scope =>
+                    {
+                        var setter = Task.Run(() => scope.Deadline = s_epoch.AddHours(1), CancellationToken.None);
+                        var canceller = Task.Run(() => scope.Cancel("race"), CancellationToken.None);
+                        await Task.WhenAll(new[] { setter, canceller });
+                        scope.Deadline = null;
+                    });
+                    Assert.True(Invariants.ArmedDeadlines(clock) == 0, "an exited scope's deadline is still armed");
+                },
+                new CancelScopeOptions { TimeProvider = clock });
+        });
+    }
+
     private static async Task<Exception?> Record(Func<Task> run)
     {
         try

@@ -56,6 +56,14 @@ internal static class Invariants
         Assert.True(stale.Length == 0, $"{what}: {stale.Length} exited scope(s) still linked under '{scope.Name}': {string.Join(", ", stale.Select(s => s.ToString()))}");
     }
 
+    /// <summary>Number of deadlines armed on a clock (white-box: reads the core's internal DeadlineQueue).</summary>
+    public static int ArmedDeadlines(TimeProvider clock)
+    {
+        var queueType = typeof(CancelScope).Assembly.GetType("Corral.Core.DeadlineQueue", throwOnError: true)!;
+        var queue = queueType.GetMethod("For", BindingFlags.Static | BindingFlags.NonPublic)!.Invoke(null, [clock]);
+        return (int)queueType.GetProperty("Count", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(queue)!;
+    }
+
     /// <summary>Counts each exception of a group failure by reference.</summary>
     public static int TimesReported(TaskGroupException e, Exception failure) =>
         e.Failures.Count(f => ReferenceEquals(f.Exception, failure));

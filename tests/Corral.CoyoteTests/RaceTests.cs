@@ -193,7 +193,7 @@ public sealed class RaceTests(ITestOutputHelper output)
     /// exactly once (to the group, or through the caller's await), and the group closes.
     /// </summary>
     [Fact]
-    public void Started_RacingAFailure_ReportedOnceAndNothingLeftLinked()
+    public void Started_RacingAFailure_ReportedOnceAndTheGroupCloses()
     {
         Explore.Run(output, async () =>
         {
