@@ -1,0 +1,127 @@
+// The --sizes mode: how big are the objects a child, a scope and a group are made of? Allocates 10,000 uninitialised
+// instances of each type and divides the allocated bytes, which is exact (object header and padding included). The
+// async state machines are measured as the heap box the runtime puts them in when a method first awaits something
+// incomplete. Written to results/sizes.txt as a Markdown table for docs/benchmarks.md.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Corral.Benchmarks;
+
+internal static class Sizes
+{
+    private const int Count = 10_000;
+
+    private const BindingFlags AnyMember = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance;
+
+    public static int Run(string artifactsPath)
+    {
+        var corral = typeof(CancelScope).Assembly;
+        var core = typeof(object).Assembly;
+        var rows = new List<(string What, string Type, long Bytes)>();
+
+        void Add(string what, Type? type)
+        {
+            if (type is null)
+            {
+                rows.Add((what, "(not found)", -1));
+                return;
+            }
+
+            rows.Add((what, Display(type), SizeOf(type)));
+        }
+
+        Type? Box(Type declaring, string method, Type? resultType, params Type[] methodTypeArguments)
+        {
+            var m = declaring.GetMethods(AnyMember).FirstOrDefault(x => x.Name == method);
+            var machine = m?.GetCustomAttribute<AsyncStateMachineAttribute>()?.StateMachineType;
+            if (machine is null)
+            {
+                return null;
+            }
+
+            if (machine.IsGenericTypeDefinition)
+            {
+                machine = machine.MakeGenericType(methodTypeArguments);
+            }
+
+            var box = core.GetType("System.Runtime.CompilerServices.AsyncTaskMethodBuilder`1+AsyncStateMachineBox`1");
+            resultType ??= core.GetType("System.Threading.Tasks.VoidTaskResult");
+            return box?.MakeGenericType(resultType!, machine);
+        }
+
+        var childWork = typeof(Func<CancellationToken, Task>);
+        Add("Corral: a scope (`CancelScope`)", typeof(CancelScope));
+        Add("Corral: a group (`TaskGroup`)", typeof(TaskGroup));
+        Add("Corral: per child, its record (`TaskRecord`)", corral.GetType("Corral.Core.TaskRecord"));
+        Add("Corral: per child, the wrapper that awaits it (`RunChildAsync` box)", Box(typeof(TaskGroup), "RunChildAsync", null, childWork));
+        Add("Corral: per group, the body runner (`RunBodyAsync` box)", Box(typeof(TaskGroup), "RunBodyAsync", typeof(object), typeof(object)));
+        Add("Corral: per scope, the body runner (`RunVoidCoreAsync` box)", Box(typeof(CancelScope), "RunVoidCoreAsync", typeof(OperationCanceledException)));
+        Add("Corral: a lock object (`object`, one per scope and per group)", typeof(object));
+        Add("raw: the child's own state machine (`Work.YieldAsync` box)", Box(typeof(Work), "YieldAsync", null));
+        Add("raw: `CancellationTokenSource`", typeof(CancellationTokenSource));
+        Add("raw: linked token source (one parent)", core.GetType("System.Threading.CancellationTokenSource+Linked1CancellationTokenSource"));
+        Add("raw: a token registration node", core.GetType("System.Threading.CancellationTokenSource+CallbackNode"));
+        Add("raw: a token source's registration table", core.GetType("System.Threading.CancellationTokenSource+Registrations"));
+        Add("raw: `TaskCompletionSource` (its `Task` is one more)", typeof(TaskCompletionSource));
+        Add("raw: `Task`", typeof(Task));
+        Add("raw: `ExecutionContext` (each `AsyncLocal` change makes one)", typeof(ExecutionContext));
+        Add("raw: one-entry `AsyncLocal` map", core.GetType("System.Threading.AsyncLocalValueMap+OneElementAsyncLocalValueMap"));
+        Add("raw: `TimerQueueTimer` (one per `CancelAfter`)", core.GetType("System.Threading.TimerQueueTimer"));
+        Add("raw: `TaskCanceledException`", typeof(TaskCanceledException));
+        Add("Corral: `ScopeCancelledException`", typeof(ScopeCancelledException));
+        Add("Corral: `CancelReason`", typeof(CancelReason));
+
+        var text = new StringBuilder();
+        text.AppendLine("| object | type | bytes |");
+        text.AppendLine("|---|---|---:|");
+        foreach (var (what, type, bytes) in rows)
+        {
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {what} | `{type}` | {(bytes < 0 ? "—" : bytes.ToString(System.Globalization.CultureInfo.InvariantCulture))} |");
+        }
+
+        Console.Write(text);
+        var dir = Path.Combine(artifactsPath, "results");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "sizes.txt"), text.ToString());
+        return 0;
+    }
+
+    private static long SizeOf(Type type)
+    {
+        var keep = new object[Count];
+        keep[0] = RuntimeHelpers.GetUninitializedObject(type); // warm the allocator's type cache
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++)
+        {
+            keep[i] = RuntimeHelpers.GetUninitializedObject(type);
+        }
+
+        var after = GC.GetAllocatedBytesForCurrentThread();
+        GC.KeepAlive(keep);
+        return (after - before) / Count;
+    }
+
+    private static string Display(Type type)
+    {
+        var name = type.Name;
+        var tick = name.IndexOf('`', StringComparison.Ordinal);
+        if (tick >= 0)
+        {
+            name = name[..tick];
+        }
+
+        if (type.IsGenericType)
+        {
+            name += "<" + string.Join(", ", type.GetGenericArguments().Select(Display)) + ">";
+        }
+
+        return type.DeclaringType is { } outer && !type.IsGenericParameter ? Display(outer).Split('<')[0] + "." + name : name;
+    }
+}
