@@ -487,10 +487,9 @@ public sealed partial class CancelScope
             _state = 2;
         }
 
-        if (Volatile.Read(ref _deadlineTicks) != NoDeadline)
-        {
-            DeadlineQueue.For(_timeProvider).Remove(this);
-        }
+        // Always: a deadline armed by a SetDeadline racing a cancel and then cleared may still be queued although the field
+        // says "none" (found by the cancel storm). Remove's fast path is one read when nothing is queued.
+        DeadlineQueue.For(_timeProvider).Remove(this);
 
         while (_parent is { } parent)
         {

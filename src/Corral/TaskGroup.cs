@@ -574,7 +574,9 @@ public sealed class TaskGroup
         {
             _scope.CancelCore(new CancelReason(
                 CancelReasonKind.TaskFailed,
-                $"task '{taskName}' failed: {exception.GetType().Name}: {exception.Message}",
+                exception is TaskGroupException nested
+                    ? $"task '{taskName}' failed: TaskGroupException: {nested.Failures.Count} task(s) failed in task group{(nested.GroupName is null ? string.Empty : $" '{nested.GroupName}'")}"
+                    : $"task '{taskName}' failed: {exception.GetType().Name}: {exception.Message}",
                 _scope,
                 exception));
         }

@@ -38,7 +38,18 @@ public sealed class TaskGroupException : AggregateException
     {
         GroupName = groupName;
         Failures = new ReadOnlyCollection<TaskFailure>(failures);
+        _message = FormatMessage(groupName, failures);
     }
+
+    /// <summary>The message, computed once; see <see cref="Message"/>.</summary>
+    private readonly string _message;
+
+    /// <summary>
+    /// Gets a one-line summary: how many tasks failed, and for each its name, exception type and message. A nested group's
+    /// failure is summarised by its own first line, so the message grows linearly with nesting (AggregateException's own
+    /// message, which appends every inner message again at each level, would double at each level).
+    /// </summary>
+    public override string Message => _message;
 
     /// <summary>Gets the name of the group that threw, or <see langword="null"/>.</summary>
     public string? GroupName { get; }
@@ -166,7 +177,19 @@ public sealed class TaskGroupException : AggregateException
                 sb.Append("; ");
             }
 
-            sb.Append(failures[i]);
+            var failure = failures[i];
+            if (failure.Exception is TaskGroupException nested)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"{failure.TaskName}: TaskGroupException: {nested.Failures.Count} task(s) failed in task group");
+                if (nested.GroupName is not null)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" '{nested.GroupName}'");
+                }
+            }
+            else
+            {
+                sb.Append(failure);
+            }
         }
 
         return sb.ToString();
