@@ -60,7 +60,8 @@ internal static class Sizes
         Add("Corral: a scope (`CancelScope`)", typeof(CancelScope));
         Add("Corral: a group (`TaskGroup`)", typeof(TaskGroup));
         Add("Corral: per child, its record (`TaskRecord`)", corral.GetType("Corral.Core.TaskRecord"));
-        Add("Corral: per child, the wrapper that awaits it (`RunChildAsync` box)", Box(typeof(TaskGroup), "RunChildAsync", null, childWork));
+        Add("Corral: per child that suspends, the callback that reports its end (`Action`)", typeof(Action));
+        Add("Corral: per child on the thread-pool path, the wrapper that awaits it (`RunChildAsync` box)", Box(typeof(TaskGroup), "RunChildAsync", null, childWork));
         Add("Corral: per group, the body runner (`RunBodyAsync` box)", Box(typeof(TaskGroup), "RunBodyAsync", typeof(object), typeof(object)));
         Add("Corral: per scope, the body runner (`RunVoidCoreAsync` box)", Box(typeof(CancelScope), "RunVoidCoreAsync", typeof(OperationCanceledException)));
         Add("Corral: a lock object (`object`, one per scope and per group)", typeof(object));
@@ -95,6 +96,11 @@ internal static class Sizes
 
     private static long SizeOf(Type type)
     {
+        if (type == typeof(Action))
+        {
+            return SizeOfAction();
+        }
+
         var keep = new object[Count];
         keep[0] = RuntimeHelpers.GetUninitializedObject(type); // warm the allocator's type cache
         var before = GC.GetAllocatedBytesForCurrentThread();
@@ -106,6 +112,30 @@ internal static class Sizes
         var after = GC.GetAllocatedBytesForCurrentThread();
         GC.KeepAlive(keep);
         return (after - before) / Count;
+    }
+
+    /// <summary>Delegates cannot be created uninitialised: measure an instance-method <see cref="Action"/> as the library makes one.</summary>
+    private static long SizeOfAction()
+    {
+        var target = new ActionTarget();
+        var keep = new Action[Count];
+        keep[0] = target.Run;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++)
+        {
+            keep[i] = target.Run;
+        }
+
+        var after = GC.GetAllocatedBytesForCurrentThread();
+        GC.KeepAlive(keep);
+        return (after - before) / Count;
+    }
+
+    private sealed class ActionTarget
+    {
+        public void Run()
+        {
+        }
     }
 
     private static string Display(Type type)
