@@ -339,44 +339,44 @@ public sealed partial class CancelScope
     // ----------------------------------------------------------------------------------------------
 
     /// <summary>Runs a body returning <see cref="Task"/>; returns the cancellation it absorbed, or null when the body completed.</summary>
-    private static async Task<OperationCanceledException?> RunVoidCoreAsync(CancelScope scope, Delegate body)
+    private static async Task<OperationCanceledException?> RunVoidCoreAsync(CancelScope scope, Delegate body, bool keepCancellation = false)
     {
         Ambient.Enter(scope);
-        Exception? error = null;
+        Task task;
         try
         {
-            var task = body is Func<CancelScope, Task> withScope
+            task = body is Func<CancelScope, Task> withScope
                 ? withScope(scope)
                 : ((Func<CancellationToken, Task>)body)(scope.Token);
-            await task.ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            error = e;
+            return scope.Exit(e);
         }
 
-        return scope.Exit(error);
+        await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return scope.Exit(scope.OutcomeOf(task, keepCancellation));
     }
 
     /// <summary>Runs a body returning <see cref="Task{T}"/>; returns its value or a cut-off result.</summary>
     private static async Task<ScopeResult<T>> RunValueCoreAsync<T>(CancelScope scope, Delegate body)
     {
         Ambient.Enter(scope);
-        Exception? error = null;
-        T value = default!;
+        Task<T> task;
         try
         {
-            var task = body is Func<CancelScope, Task<T>> withScope
+            task = body is Func<CancelScope, Task<T>> withScope
                 ? withScope(scope)
                 : ((Func<CancellationToken, Task<T>>)body)(scope.Token);
-            value = await task.ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            error = e;
+            _ = scope.Exit(e); // throws, or absorbed this scope's own cancellation: cut off
+            return default;
         }
 
-        return scope.Exit(error) is null ? new ScopeResult<T>(value) : default;
+        await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return scope.Exit(scope.OutcomeOf(task)) is null ? new ScopeResult<T>(task.Result) : default;
     }
 
     private static async Task<bool> CompletedAsync(Task<OperationCanceledException?> run) =>
@@ -384,43 +384,100 @@ public sealed partial class CancelScope
 
     private static async Task FailCoreAsync(CancelScope scope, Delegate body, TimeSpan? timeout)
     {
-        var absorbed = await RunVoidCoreAsync(scope, body).ConfigureAwait(false);
+        var absorbed = await RunVoidCoreAsync(scope, body, keepCancellation: true).ConfigureAwait(false);
         if (absorbed is not null && scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
         {
-            throw scope.CreateTimeoutException(scope.WithReason(absorbed), timeout);
+            throw scope.CreateTimeoutException(scope.WithReasonOrNew(absorbed), timeout);
         }
     }
 
     private static async Task<T> FailCoreAsync<T>(CancelScope scope, Delegate body, TimeSpan? timeout)
     {
         Ambient.Enter(scope);
-        Exception? error = null;
-        T value = default!;
+        Task<T> task;
+        OperationCanceledException? absorbed;
         try
         {
-            var task = ((Func<CancellationToken, Task<T>>)body)(scope.Token);
-            value = await task.ConfigureAwait(false);
+            task = ((Func<CancellationToken, Task<T>>)body)(scope.Token);
         }
         catch (Exception e)
         {
-            error = e;
+            absorbed = scope.Exit(e);
+            task = null!;
         }
 
-        var absorbed = scope.Exit(error);
-        if (absorbed is null)
+        if (task is not null)
         {
-            return value;
+            await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            absorbed = scope.Exit(scope.OutcomeOf(task, keepCancellation: true));
+            if (absorbed is null)
+            {
+                return task.Result;
+            }
+        }
+        else
+        {
+            absorbed = scope.Exit(null);
         }
 
+        var cancellation = scope.WithReasonOrNew(absorbed!);
         if (scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
         {
-            throw scope.CreateTimeoutException(scope.WithReason(absorbed), timeout);
+            throw scope.CreateTimeoutException(cancellation, timeout);
         }
 
         // Cut off by an explicit Cancel of this scope: there is no value to return, so the cancellation goes on.
-        ExceptionDispatchInfo.Throw(absorbed);
-        return default!;
+        throw cancellation;
     }
+
+    /// <summary>Stands for "the body's task was cancelled" when the cancellation was absorbed without being thrown.</summary>
+    private static readonly OperationCanceledException s_cancelledUnthrown = new("The body's task was cancelled.");
+
+    /// <summary>
+    /// How a completed body task ended, as the exception <see cref="Exit"/> decides on, without rethrowing it where that
+    /// can be avoided: a cancelled task is classified by the scope's state (at most one exception per cancelled body:
+    /// the body's own), and only a cancellation that belongs to no cancelled scope is fetched by rethrowing it.
+    /// </summary>
+    /// <param name="task">The body's completed task.</param>
+    /// <param name="keepCancellation">Fetch the body's own cancellation even when this scope absorbs it (a timeout reports it
+    /// as its inner exception).</param>
+    private Exception? OutcomeOf(Task task, bool keepCancellation = false)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            return null;
+        }
+
+        if (task.IsFaulted)
+        {
+            var errors = task.Exception!.InnerExceptions;
+            return errors.Count == 1 ? errors[0] : task.Exception;
+        }
+
+        if (CancelCalled && !keepCancellation)
+        {
+            return s_cancelledUnthrown; // absorbed by Exit; never thrown
+        }
+
+        if (IsCancellationRequested && !keepCancellation)
+        {
+            return CreateCancelledException();
+        }
+
+        try
+        {
+            task.GetAwaiter().GetResult();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    /// <summary>The absorbed cancellation as a <see cref="ScopeCancelledException"/> with this scope's reason.</summary>
+    private OperationCanceledException WithReasonOrNew(OperationCanceledException absorbed) =>
+        ReferenceEquals(absorbed, s_cancelledUnthrown) ? CreateCancelledException() : WithReason(absorbed);
 
     /// <summary>
     /// Ends the block: closes the scope, absorbs the body's cancellation if it is this scope's own, and rethrows anything else
