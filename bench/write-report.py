@@ -68,12 +68,29 @@ GOALS = [
          time=("ratio", 2.0), time_text="≤ 2×", bytes=("abs", 128), bytes_text="≤ 128 B"),
 ]
 
+# ------------------------------------------------------------------------------------------------- the goals of issue 7
+# Same shape as GOALS; unit = what "per" counts (items here). per_item_time = show raw and Corral per item, not per operation.
+# Issue 7 sets time goals only: the bytes are reported, not judged (bytes=None).
+GOALS_7 = [
+    dict(cls="SafeProducerStream", corral="Corral", per=1_000_000, unit="item", per_item_time=True,
+         scenario="consume 1,000,000 ints with `await foreach` from `SafeProducer.ProduceAsync<int>` (writer loop, "
+                  "`Capacity = 64`); time per item; median of 3 launches",
+         time=("ratio", 1.5), time_text="≤ 1.5× per item", bytes=None, bytes_text="(not set)"),
+    dict(cls="StructuredForEach", corral="Corral", per=10_000, unit="item",
+         scenario="`StructuredParallel.ForEachAsync` over 10,000 items, `MaxDegreeOfParallelism = 4`, each awaits "
+                  "`Task.Yield()`; median of 3 launches",
+         time=("ratio", 1.2), time_text="≤ 1.2×", bytes=None, bytes_text="(not set)"),
+]
+
 
 def load_bdn(artifacts):
     """{(class, method, params): {"ns": [per-launch medians], "bytes": B/op, "title": ...}} from every full JSON export."""
     results = {}
     host = None
+    written = {}  # class -> when its results file was written: a filtered run keeps the other classes' earlier results
     for path in sorted(glob.glob(os.path.join(artifacts, "results", "*-report-full.json"))):
+        written[os.path.basename(path).split("-report-full.json")[0].split(".")[-1]] = datetime.datetime.fromtimestamp(
+            os.path.getmtime(path), datetime.timezone.utc)
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         host = host or data.get("HostEnvironmentInfo")
@@ -91,7 +108,7 @@ def load_bdn(artifacts):
                 "bytes": memory.get("BytesAllocatedPerOperation"),
                 "title": b.get("MethodTitle", b["Method"]).strip("'"),
             }
-    return results, host
+    return results, host, written
 
 
 def fmt_ns(ns):
@@ -104,12 +121,12 @@ def fmt_ns(ns):
     return f"{ns:,.2f} ns" if ns < 100 else f"{ns:,.0f} ns"
 
 
-def fmt_bytes(b, per=1):
+def fmt_bytes(b, per=1, unit="child"):
     if b is None:
         return "—"
     if per == 1:
         return f"{b:,} B"
-    return f"{b / per:,.1f} B/child"
+    return f"{b / per:,.1f} B/{unit}"
 
 
 def judge(goal, raw, corral):
@@ -117,9 +134,9 @@ def judge(goal, raw, corral):
     ratio = corral["ns"] / raw["ns"] if raw["ns"] else None
     kind, limit = goal["time"]
     time_ok = (ratio <= limit) if kind == "ratio" else (corral["ns"] <= limit)
-    bkind, blimit = goal["bytes"]
+    bkind, blimit = goal["bytes"] or (None, None)
     cb, rb = corral["bytes"], raw["bytes"]
-    if cb is None:
+    if cb is None or bkind is None:
         bytes_ok = None
     elif bkind == "per":
         bytes_ok = cb / goal["per"] <= blimit
@@ -133,7 +150,7 @@ def judge(goal, raw, corral):
         bytes_ok = cb <= blimit * rb if rb else cb == 0
     notes = []
     per = goal["per"]
-    unit = "per child" if per > 1 else "per operation"
+    unit = f"per {goal.get('unit', 'child')}" if per > 1 else "per operation"
     if not time_ok:
         extra = (corral["ns"] - raw["ns"]) / per
         if kind == "ratio":
@@ -195,7 +212,7 @@ def main():
     parser.add_argument("--command", default="bench/run.sh")
     args = parser.parse_args()
 
-    bdn, host = load_bdn(args.artifacts)
+    bdn, host, written = load_bdn(args.artifacts)
     results_dir = os.path.join(args.artifacts, "results")
 
     def get(cls, method, params=""):
@@ -205,7 +222,7 @@ def main():
     w = out.append
     w("# Corral benchmarks")
     w("")
-    w("Every Corral scenario of issue 5 beside the raw .NET way of doing the same work, measured in the same run with "
+    w("Every Corral scenario of issue 5, and the safe-producer and parallel-loop scenarios of issue 7, beside the raw .NET way of doing the same work, measured in the same run with "
       "BenchmarkDotNet and `[MemoryDiagnoser]` (`bench/Corral.Benchmarks`, one class per scenario, the raw way as "
       "`[Benchmark(Baseline = true)]`). **Ratios are the figures**: absolute times on this shared 2-core machine vary "
       "two- to three-fold from run to run (other builds run beside it), ratios much less.")
@@ -217,6 +234,10 @@ def main():
     w("")
     w(f"- Command (from the repository root): `{args.command}`")
     w(f"- Commit measured: `{git_commit()}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    if written:
+        w("- When each class's results were written (a `--filter` run refreshes only its classes and keeps the others' "
+          "earlier results, which may come from an earlier commit): "
+          + ", ".join(f"`{cls}` {when:%Y-%m-%d %H:%M}" for cls, when in sorted(written.items())) + " UTC")
     w(f"- Machine: {model} (`lscpu`), {cores} CPUs; {platform.system()} {platform.release()}")
     if host:
         w(f"- .NET: {host.get('RuntimeVersion')} (SDK {host.get('DotNetCliVersion')}), BenchmarkDotNet {host.get('BenchmarkDotNetVersion')}, "
@@ -263,6 +284,26 @@ def main():
                            [f"{corral_live / n:,.0f} live B per child against {raw_live / n:,.0f} B raw: {(corral_live - raw_live) / n:,.0f} B more per child"]))
     else:
         w("| 1,000,000 children alive at once | the same number of raw tasks | — | — | — | ≤ 1.3× memory | | | **not measured** |")
+    w("| **Issue 7: safe producers and structured parallel loops** | | | | | | | | |")
+    for goal in GOALS_7:
+        raw, corral = get(goal["cls"], "Raw"), get(goal["cls"], goal["corral"])
+        if raw is None or corral is None:
+            w(f"| {goal['scenario']} | — | — | — | — | {goal['time_text']} | — | {goal['bytes_text']} | **not measured** |")
+            misses.append((goal, ["no result in this run"]))
+            continue
+        time_ok, bytes_ok, ratio, notes = judge(goal, raw, corral)
+        per, unit = goal["per"], goal["unit"]
+        if goal.get("per_item_time"):
+            raw_t, cor_t = f"{fmt_ns(raw['ns'] / per)}/{unit}", f"{fmt_ns(corral['ns'] / per)}/{unit}"
+        else:
+            raw_t, cor_t = fmt_ns(raw["ns"]), fmt_ns(corral["ns"])
+        bytes_text = f"{fmt_bytes(raw['bytes'], per, unit)} → {fmt_bytes(corral['bytes'], per, unit)}"
+        w(f"| {goal['scenario']} | {raw['title']} | {raw_t} | {cor_t} | {ratio:.2f}× | "
+          f"{goal['time_text']} | {bytes_text} | {goal['bytes_text']} | {verdict(time_ok, bytes_ok)} |")
+        if notes:
+            misses.append((goal, notes))
+    w("")
+    w("The issue-7 rows (`SafeProducerStream`, `StructuredForEach`) set goals on time only; their bytes are shown, not judged.")
     w("")
     w("Rows starting with … are further Corral forms of the scenario above them, judged against the same goal. The checkpoint "
       "rows run 1,000 checkpoints inside one scope or group per invocation: a byte there is the container spread over them, "
