@@ -100,6 +100,9 @@ public sealed class TaskGroup
     /// <summary>Where <c>RunAsync</c> was called, when the compiler told us.</summary>
     internal string? SourceFile { get; }
 
+    /// <summary>Set (under the watchdog's lock) once the watchdog watches this group, so closing it tells the watchdog.</summary>
+    internal bool IsWatched { get; set; }
+
     /// <summary>The line of <see cref="SourceFile"/>, or 0.</summary>
     internal int SourceLine { get; }
 
@@ -485,6 +488,11 @@ public sealed class TaskGroup
     private T Finish<T>(Exception? bodyError, T value, bool returnsValue)
     {
         _scope.Close();
+        if (IsWatched)
+        {
+            Watchdog.OnGroupClosed(this);
+        }
+
         List<TaskFailure>? failures;
         lock (_gate)
         {

@@ -187,12 +187,39 @@ public static class Watchdog
             foreach (var group in groups)
             {
                 s_watched.Add(group);
+                group.IsWatched = true;
             }
 
             if (s_timer is null)
             {
                 ArmLocked();
             }
+        }
+    }
+
+    /// <summary>
+    /// Called when a group the watchdog watches has closed: forget it now rather than at the next check, so a process
+    /// that cancels many groups does not keep them (and their tasks' records) alive for half a grace period.
+    /// </summary>
+    internal static void OnGroupClosed(TaskGroup group)
+    {
+        lock (s_gate)
+        {
+            s_watched.Remove(group);
+            if (s_watched.Count == 0 && s_timer is not null)
+            {
+                s_timer.Dispose();
+                s_timer = null;
+            }
+        }
+    }
+
+    /// <summary>Whether the watchdog watches <paramref name="group"/> now (tests).</summary>
+    internal static bool IsWatching(TaskGroup group)
+    {
+        lock (s_gate)
+        {
+            return s_watched.Contains(group);
         }
     }
 

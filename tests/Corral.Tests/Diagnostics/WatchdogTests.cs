@@ -132,6 +132,21 @@ public sealed class WatchdogTests : IDisposable
     }
 
     [Fact]
+    public async Task Watchdog_CancelledGroupCloses_ForgottenWithoutWaitingForACheck()
+    {
+        var release = new TaskCompletionSource();
+        var run = RunOnFakeClock(g => g.Start(_ => release.Task, _prefix + "-quick"));
+        Cancel();
+        Assert.True(Watchdog.IsWatching(_group!));
+
+        release.SetResult();
+        await run;
+
+        // No check ran (the fake clock did not move): the group's close alone made the watchdog let it go.
+        Assert.False(Watchdog.IsWatching(_group!));
+    }
+
+    [Fact]
     public void Configure_BadOptions_Throws()
     {
         Assert.Throws<ArgumentNullException>(() => Watchdog.Configure(null!));
