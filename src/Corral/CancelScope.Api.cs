@@ -394,33 +394,30 @@ public sealed partial class CancelScope
     private static async Task<T> FailCoreAsync<T>(CancelScope scope, Delegate body, TimeSpan? timeout)
     {
         Ambient.Enter(scope);
-        Task<T> task;
-        OperationCanceledException? absorbed;
+        Task<T>? task = null;
+        Exception? thrown = null;
         try
         {
             task = ((Func<CancellationToken, Task<T>>)body)(scope.Token);
         }
         catch (Exception e)
         {
-            absorbed = scope.Exit(e);
-            task = null!;
+            thrown = e;
         }
 
         if (task is not null)
         {
             await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            absorbed = scope.Exit(scope.OutcomeOf(task, keepCancellation: true));
-            if (absorbed is null)
-            {
-                return task.Result;
-            }
-        }
-        else
-        {
-            absorbed = scope.Exit(null);
         }
 
-        var cancellation = scope.WithReasonOrNew(absorbed!);
+        // Exit rethrows anything that is not this scope's own cancellation; what returns was absorbed (or nothing).
+        var absorbed = scope.Exit(task is null ? thrown : scope.OutcomeOf(task, keepCancellation: true));
+        if (absorbed is null)
+        {
+            return task!.Result;
+        }
+
+        var cancellation = scope.WithReasonOrNew(absorbed);
         if (scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
         {
             throw scope.CreateTimeoutException(cancellation, timeout);

@@ -180,20 +180,7 @@ public sealed partial class CancelScope
     }
 
     /// <summary>A process-wide identifier for snapshots, assigned on first use.</summary>
-    internal long Id
-    {
-        get
-        {
-            var id = Volatile.Read(ref _id);
-            if (id == 0)
-            {
-                Interlocked.CompareExchange(ref _id, Ids.Next(), 0);
-                id = Volatile.Read(ref _id);
-            }
-
-            return id;
-        }
-    }
+    internal long Id => Ids.GetOrAssign(ref _id);
 
     /// <summary>The group child that opened this scope directly, if any (for the task tree).</summary>
     internal TaskRecord? OwnerTask { get; }

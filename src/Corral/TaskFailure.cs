@@ -27,5 +27,5 @@ public sealed class TaskFailure
     public Exception Exception { get; }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{TaskName}: {Exception.GetType().Name}: {Exception.Message}";
+    public override string ToString() => $"{TaskName}: {TaskGroupException.Describe(Exception)}";
 }

@@ -279,7 +279,7 @@ public sealed class TaskGroup
         var taskName = TaskRecord.ChooseName(name, workExpression, number);
         var childScope = new CancelScope(Ambient.Scope, taskName, _scope.TimeProvider, shield: false, ScopeKind.StartingTask);
         childScope.Open(CancelScope.NoDeadline);
-        var record = Track(new TaskRecord(this, childScope, taskName, callerFilePath, callerLineNumber));
+        var record = Track(new TaskRecord(this, childScope, taskName, null, number, callerFilePath, callerLineNumber));
         var signal = new StartSignal<T>(this, childScope, taskName);
         _ = RunStartingChildAsync(work, signal, record);
         return signal.Task;
@@ -332,7 +332,7 @@ public sealed class TaskGroup
     private TaskRecord Admit(string? name, string? expression, string? sourceFile, int sourceLine, CancelScope scope)
     {
         var number = AdmitCount(name ?? expression);
-        return Track(new TaskRecord(this, scope, TaskRecord.ChooseName(name, expression, number), sourceFile, sourceLine));
+        return Track(new TaskRecord(this, scope, name, expression, number, sourceFile, sourceLine));
     }
 
     /// <summary>Counts a new child in (race case 1); returns its number.</summary>
@@ -444,7 +444,7 @@ public sealed class TaskGroup
 
     private async Task<T> RunBodyAsync<T>(Delegate body, bool returnsValue)
     {
-        var bodyRecord = Track(new TaskRecord(this, _scope, "body", SourceFile, SourceLine));
+        var bodyRecord = Track(new TaskRecord(this, _scope, "body", null, 0, SourceFile, SourceLine));
         Ambient.Enter(bodyRecord);
         Exception? bodyError = null;
         T value = default!;
@@ -582,9 +582,7 @@ public sealed class TaskGroup
         {
             _scope.CancelCore(new CancelReason(
                 CancelReasonKind.TaskFailed,
-                exception is TaskGroupException nested
-                    ? $"task '{taskName}' failed: TaskGroupException: {nested.Failures.Count} task(s) failed in task group{(nested.GroupName is null ? string.Empty : $" '{nested.GroupName}'")}"
-                    : $"task '{taskName}' failed: {exception.GetType().Name}: {exception.Message}",
+                $"task '{taskName}' failed: {TaskGroupException.Describe(exception)}",
                 _scope,
                 exception));
         }
@@ -619,18 +617,14 @@ public sealed class TaskGroup
         catch (Exception e)
         {
             ExecutionContext.Restore(saved);
-            OnTaskException(e, record.Name);
-            Untrack(record);
-            Release();
+            FinishChild(record, e);
             return;
         }
 
         ExecutionContext.Restore(saved);
         if (task is null)
         {
-            OnTaskException(new InvalidOperationException($"The delegate of task '{record.Name}' returned null instead of a Task."), record.Name);
-            Untrack(record);
-            Release();
+            FinishChild(record, new InvalidOperationException($"The delegate of task '{record.Name}' returned null instead of a Task."));
         }
         else if (task.IsCompleted)
         {
@@ -643,39 +637,48 @@ public sealed class TaskGroup
         }
     }
 
-    /// <summary>Classifies how a child's task ended (without rethrowing it when it can), then releases its count.</summary>
-    internal void CompleteChild(TaskRecord record, Task task)
+    /// <summary>Ends a child: classifies its exception if any, unlinks its record, releases its count.</summary>
+    private void FinishChild(TaskRecord record, Exception? error)
     {
-        record.Task = null;
-        if (!task.IsCompletedSuccessfully)
+        if (error is not null)
         {
-            if (task.IsFaulted)
-            {
-                var errors = task.Exception!.InnerExceptions;
-                OnTaskException(errors.Count == 1 ? errors[0] : task.Exception, record.Name);
-            }
-            else if (_scope.IsCancellationRequested)
-            {
-                // Cancelled while the group is: the usual end of a cancelled child, classified without an exception.
-                _sawCancellation = true;
-            }
-            else
-            {
-                // Cancelled while the group is not (someone else's token, or a retired one of ours): fetch the exception to
-                // classify and report it. Rare, so the throw is acceptable here.
-                try
-                {
-                    task.GetAwaiter().GetResult();
-                }
-                catch (Exception e)
-                {
-                    OnTaskException(e, record.Name);
-                }
-            }
+            OnTaskException(error, record.Name);
         }
 
         Untrack(record);
         Release();
+    }
+
+    /// <summary>Classifies how a child's task ended (without rethrowing it when it can), then releases its count.</summary>
+    internal void CompleteChild(TaskRecord record, Task task)
+    {
+        record.Task = null;
+        Exception? error = null;
+        if (task.IsFaulted)
+        {
+            var errors = task.Exception!.InnerExceptions;
+            error = errors.Count == 1 ? errors[0] : task.Exception;
+        }
+        else if (task.IsCanceled && _scope.IsCancellationRequested)
+        {
+            // Cancelled while the group is: the usual end of a cancelled child, classified without an exception.
+            _sawCancellation = true;
+        }
+        else if (task.IsCanceled)
+        {
+            // Cancelled while the group is not (someone else's token, or a retired one of ours): fetch the exception to
+            // classify and report it. Rare, so the throw is acceptable here.
+            try
+            {
+                task.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        }
+
+        FinishChild(record, error);
     }
 
     /// <summary>Runs a child to its end; never faults (its exception is classified), and always releases its count.</summary>

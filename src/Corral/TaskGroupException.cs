@@ -34,7 +34,7 @@ public sealed class TaskGroupException : AggregateException
     }
 
     private TaskGroupException(string? groupName, TaskFailure[] failures)
-        : base(FormatMessage(groupName, failures), failures.Select(f => f.Exception))
+        : base(Summary(groupName, failures.Length), failures.Select(f => f.Exception))
     {
         GroupName = groupName;
         Failures = new ReadOnlyCollection<TaskFailure>(failures);
@@ -160,16 +160,22 @@ public sealed class TaskGroupException : AggregateException
         return array;
     }
 
+    /// <summary>
+    /// One line for an exception in messages and reasons: <c>Type: message</c>, or for a nested group only its summary
+    /// (<c>TaskGroupException: N task(s) failed in task group 'name'</c>), so messages grow linearly with nesting.
+    /// </summary>
+    internal static string Describe(Exception exception) => exception is TaskGroupException nested
+        ? $"{nameof(TaskGroupException)}: {Summary(nested.GroupName, nested.Failures.Count)}"
+        : $"{exception.GetType().Name}: {exception.Message}";
+
+    private static string Summary(string? groupName, int count) =>
+        groupName is null
+            ? string.Create(CultureInfo.InvariantCulture, $"{count} task(s) failed in task group")
+            : string.Create(CultureInfo.InvariantCulture, $"{count} task(s) failed in task group '{groupName}'");
+
     private static string FormatMessage(string? groupName, TaskFailure[] failures)
     {
-        var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{failures.Length} task(s) failed in task group");
-        if (groupName is not null)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $" '{groupName}'");
-        }
-
-        sb.Append(": ");
+        var sb = new StringBuilder(Summary(groupName, failures.Length)).Append(": ");
         for (var i = 0; i < failures.Length; i++)
         {
             if (i > 0)
@@ -177,19 +183,7 @@ public sealed class TaskGroupException : AggregateException
                 sb.Append("; ");
             }
 
-            var failure = failures[i];
-            if (failure.Exception is TaskGroupException nested)
-            {
-                sb.Append(CultureInfo.InvariantCulture, $"{failure.TaskName}: TaskGroupException: {nested.Failures.Count} task(s) failed in task group");
-                if (nested.GroupName is not null)
-                {
-                    sb.Append(CultureInfo.InvariantCulture, $" '{nested.GroupName}'");
-                }
-            }
-            else
-            {
-                sb.Append(failure);
-            }
+            sb.Append(failures[i]);
         }
 
         return sb.ToString();

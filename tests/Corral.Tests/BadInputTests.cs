@@ -221,6 +221,21 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void ScopeResult_Equality_CutOffsEqualAndValuesCompared()
+    {
+        ScopeResult<string> cutOff = default;
+        var done = new ScopeResult<string>("a");
+        Assert.True(cutOff == default(ScopeResult<string>));
+        Assert.True(done == new ScopeResult<string>("a"));
+        Assert.True(done != new ScopeResult<string>("b"));
+        Assert.True(done != cutOff);
+        Assert.False(done.Equals((object)"a"));
+        Assert.Equal(new ScopeResult<string>("a").GetHashCode(), done.GetHashCode());
+        Assert.Equal("Completed(a)", done.ToString());
+        Assert.Equal("CutOff", cutOff.ToString());
+    }
+
+    [Fact]
     public void ScopeResult_ValueOfCutOff_ThrowsInvalidOperation()
     {
         ScopeResult<int> cutOff = default;

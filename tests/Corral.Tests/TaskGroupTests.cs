@@ -396,4 +396,44 @@ public sealed class TaskGroupTests
             Assert.False(g.Scope.IsCancellationRequested);
         });
     }
+
+    [Fact]
+    public async Task Start_DelegateReturnsNull_ReportedAsFailureOfThatTask()
+    {
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(g =>
+        {
+            g.Start(_ => null!, "nothing");
+            return Task.CompletedTask;
+        }));
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.Equal("nothing", failure.TaskName);
+        Assert.IsType<InvalidOperationException>(failure.Exception);
+    }
+
+    [Fact]
+    public async Task StartT_ThreadPoolMode_ValueReturnedAndFailureReportedOnce()
+    {
+        var boom = new FormatException("pool");
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(
+            async g =>
+            {
+                Assert.Equal(7, await g.Start(async _ => { await Task.Yield(); return 7; }, "seven"));
+                await g.Start<int>(async _ => { await Task.Yield(); throw boom; }, "thrower");
+            },
+            new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool }));
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.Same(boom, failure.Exception);
+        Assert.Equal("thrower", failure.TaskName);
+    }
+
+    [Fact]
+    public void TaskGroupException_NestedGroup_MessageSummarisesItInsteadOfRepeatingIt()
+    {
+        var inner = new TaskGroupException("inner", [new TaskFailure("deep", new IOException("disk"))]);
+        var outer = new TaskGroupException("outer", [new TaskFailure("nested", inner)]);
+        Assert.Equal("1 task(s) failed in task group 'outer': nested: TaskGroupException: 1 task(s) failed in task group 'inner'", outer.Message);
+        Assert.Equal("nested: TaskGroupException: 1 task(s) failed in task group 'inner'", outer.Failures[0].ToString());
+    }
 }

@@ -11,15 +11,32 @@ namespace Corral.Core;
 [DebuggerDisplay("task '{Name,nq}' {Finished == 0 ? \"running\" : \"finished\",nq}")]
 internal sealed class TaskRecord
 {
-    internal TaskRecord(TaskGroup group, CancelScope scope, string name, string? sourceFile, int sourceLine)
+    /// <summary>The given name, or null to derive one from <see cref="_expression"/> or <see cref="_number"/> when first read.</summary>
+    private string? _name;
+
+    /// <summary>The delegate's expression text, as the compiler passed it; only read to name an unnamed task.</summary>
+    private readonly string? _expression;
+
+    /// <summary>The task's number in its group, for <c>task #N</c>.</summary>
+    private readonly int _number;
+
+    /// <summary>Backing field of <see cref="Id"/>; 0 until first read.</summary>
+    private long _id;
+
+    /// <remarks>
+    /// Start is the hot path: the record keeps the raw name inputs and derives <see cref="Name"/> only when a failure, a
+    /// snapshot or a report reads it (trimming a multi-line lambda's text allocates).
+    /// </remarks>
+    internal TaskRecord(TaskGroup group, CancelScope scope, string? name, string? expression, int number, string? sourceFile, int sourceLine)
     {
         Group = group;
         Scope = scope;
-        Name = name;
+        _name = name;
+        _expression = expression;
+        _number = number;
         SourceFile = sourceFile;
         SourceLine = sourceLine;
         StartedTimestamp = scope.TimeProvider.GetTimestamp();
-        Id = Ids.Next();
     }
 
     /// <summary>The group the task belongs to.</summary>
@@ -28,8 +45,8 @@ internal sealed class TaskRecord
     /// <summary>The scope the task runs in: the group's, or for a <c>StartAsync</c> child its own scope (moved into the group's).</summary>
     internal CancelScope Scope { get; }
 
-    /// <summary>The given name, the delegate's expression, or <c>task #N</c>.</summary>
-    internal string Name { get; }
+    /// <summary>The given name, the delegate's expression, or <c>task #N</c> (derived on first read; a race derives it twice, alike).</summary>
+    internal string Name => _name ??= ChooseName(null, _expression, _number);
 
     /// <summary>Where <c>Start</c> was called, when the compiler told us.</summary>
     internal string? SourceFile { get; }
@@ -40,8 +57,8 @@ internal sealed class TaskRecord
     /// <summary>When the task started, on the scope's clock (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     internal long StartedTimestamp { get; }
 
-    /// <summary>A process-wide identifier for snapshots and reports.</summary>
-    internal long Id { get; }
+    /// <summary>A process-wide identifier for snapshots and reports, assigned on first read.</summary>
+    internal long Id => Ids.GetOrAssign(ref _id);
 
     /// <summary>0 while running, 1 once finished. Written by the task, read by snapshots.</summary>
     internal int Finished;

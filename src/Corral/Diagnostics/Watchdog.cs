@@ -154,11 +154,7 @@ public static class Watchdog
 
         lock (s_gate)
         {
-            if (s_watched.Count == 0 && s_timer is not null)
-            {
-                s_timer.Dispose();
-                s_timer = null;
-            }
+            DisarmIfIdleLocked();
         }
 
         foreach (var report in reports)
@@ -206,11 +202,17 @@ public static class Watchdog
         lock (s_gate)
         {
             s_watched.Remove(group);
-            if (s_watched.Count == 0 && s_timer is not null)
-            {
-                s_timer.Dispose();
-                s_timer = null;
-            }
+            DisarmIfIdleLocked();
+        }
+    }
+
+    /// <summary>Drops the timer when no group is watched: the watchdog then costs nothing again.</summary>
+    private static void DisarmIfIdleLocked()
+    {
+        if (s_watched.Count == 0 && s_timer is not null)
+        {
+            s_timer.Dispose();
+            s_timer = null;
         }
     }
 

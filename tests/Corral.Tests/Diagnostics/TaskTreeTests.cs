@@ -8,6 +8,7 @@ using Xunit;
 namespace Corral.Tests.Diagnostics;
 
 /// <summary>The live task tree: what a snapshot shows, and its text and JSON renderings.</summary>
+[Collection(nameof(GlobalDiagnostics))]
 public sealed class TaskTreeTests
 {
     [Fact]
@@ -170,5 +171,36 @@ public sealed class TaskTreeTests
         var top = Assert.Single(snapshot!.FindAll(n => n.Name == name));
         Assert.Single(new TaskTreeSnapshot(snapshot.TakenAt, 1, [top]).FindAll(n => n.Name?.Contains("omitted", StringComparison.Ordinal) == true));
         Assert.NotNull(TaskTreeSnapshot.FromJson(new TaskTreeSnapshot(snapshot.TakenAt, 1, [top]).ToJson()));
+    }
+
+    [Fact]
+    public async Task TrackingEnabled_Off_TasksRunInTheGroupScopeAndStayOutOfTheTree()
+    {
+        var name = "untracked-" + Guid.NewGuid().ToString("N");
+        TaskTreeSnapshot? snapshot = null;
+        CancelScope? seenInChild = null;
+        TaskTree.TrackingEnabled = false;
+        try
+        {
+            var release = new TaskCompletionSource();
+            await TaskGroup.RunAsync(
+                async g =>
+                {
+                    g.Start(async _ => { seenInChild = CancelScope.Current; await release.Task; }, "hidden");
+                    snapshot = TaskTree.Capture();
+                    release.SetResult();
+                    await Task.CompletedTask;
+                },
+                new TaskGroupOptions { Name = name });
+        }
+        finally
+        {
+            TaskTree.TrackingEnabled = true;
+        }
+
+        var group = Assert.Single(snapshot!.FindAll(n => n.Name == name));
+        Assert.Empty(group.Children);
+        Assert.NotNull(seenInChild);
+        Assert.Equal(name, seenInChild!.Name);
     }
 }
