@@ -2,7 +2,9 @@
 // Every public method validates its arguments synchronously (bad input throws before anything runs) and then
 // hands over to one of the two cores at the bottom, so every flavour absorbs, closes and reports alike.
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -222,27 +224,33 @@ public sealed partial class CancelScope
     /// <c>await Task.Yield()</c> for that.</item>
     /// </list>
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ValueTask CheckpointAsync()
     {
+        // The fast path is one AsyncLocal read and one field read, small enough to inline at the call site (goal: 5 ns);
+        // building the exception lives out of line.
         var scope = Ambient.Scope;
-        if (scope is null || scope._cancelledBy is null)
-        {
-            return default;
-        }
-
-        return ValueTask.FromException(scope.CreateCancelledException());
+        return scope is null || scope._cancelledBy is null ? default : CancelledCheckpoint(scope);
     }
 
     /// <summary>Throws <see cref="ScopeCancelledException"/> if <see cref="Current"/> is cancelled; the synchronous checkpoint.</summary>
     /// <exception cref="ScopeCancelledException">The ambient scope is cancelled.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ThrowIfCancelled()
     {
         var scope = Ambient.Scope;
         if (scope is not null && scope._cancelledBy is not null)
         {
-            throw scope.CreateCancelledException();
+            ThrowCancelled(scope);
         }
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask CancelledCheckpoint(CancelScope scope) => ValueTask.FromException(scope.CreateCancelledException());
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowCancelled(CancelScope scope) => throw scope.CreateCancelledException();
 
     /// <summary>Waits for <paramref name="delay"/> on the ambient scope's clock; a checkpoint before and during the wait.</summary>
     /// <param name="delay">How long to wait; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.</param>
@@ -484,7 +492,7 @@ public sealed partial class CancelScope
     /// <returns>The absorbed cancellation, or null when the body completed.</returns>
     internal OperationCanceledException? Exit(Exception? error)
     {
-        Close();
+        var callbackErrors = Close();
         OperationCanceledException? absorbed = null;
         if (error is OperationCanceledException oce)
         {
@@ -508,7 +516,6 @@ public sealed partial class CancelScope
             error = CreateCancelledException();
         }
 
-        var callbackErrors = TakeCallbackErrors();
         if (callbackErrors is not null)
         {
             throw new AggregateException(

@@ -37,6 +37,10 @@
 //      reset); new reads of Token and every checkpoint see the shield at once.
 //   4. Cancel from many threads at once: `_ownReason` is set by one CompareExchange; the losers return.
 //
+// LOCKING. Every node's lock is the scope object itself (`lock (this)`): a plain scope is one object, not two
+// (docs/adr/0011). Locks are taken parent before child, never child before parent, and never held while user code
+// (token callbacks) runs. Code outside Corral must not lock a CancelScope; the class documents that.
+//
 // KNOWN LIMITS. Tokens are not "un-cancelled" (case 3). A cancelled scope keeps its deadline field
 // but disarms its timer.
 // ---------------------------------------------------------------------------------------------
@@ -84,9 +88,6 @@ public sealed partial class CancelScope
     /// <summary>Sentinel for "no deadline" in <see cref="_deadlineTicks"/>.</summary>
     internal const long NoDeadline = long.MaxValue;
 
-    /// <summary>Guards the child list, <see cref="_cts"/>, <see cref="_ctsCancelled"/>, the deadline and <see cref="_state"/>.</summary>
-    private readonly object _gate = new();
-
     /// <summary>The clock for this scope's deadline; inherited from the parent unless the options set one.</summary>
     private readonly TimeProvider _timeProvider;
 
@@ -96,13 +97,13 @@ public sealed partial class CancelScope
     /// </summary>
     private volatile CancelScope? _parent;
 
-    /// <summary>First live child scope (intrusive list, guarded by this scope's <see cref="_gate"/>).</summary>
+    /// <summary>First live child scope (intrusive list, guarded by this scope's lock).</summary>
     private CancelScope? _firstChild;
 
-    /// <summary>Previous sibling in the parent's child list (guarded by the parent's <see cref="_gate"/>).</summary>
+    /// <summary>Previous sibling in the parent's child list (guarded by the parent's lock).</summary>
     private CancelScope? _prevSibling;
 
-    /// <summary>Next sibling in the parent's child list (guarded by the parent's <see cref="_gate"/>).</summary>
+    /// <summary>Next sibling in the parent's child list (guarded by the parent's lock).</summary>
     private CancelScope? _nextSibling;
 
     /// <summary>Why this scope's own cancel was called; null until then. Written once, by CompareExchange.</summary>
@@ -136,10 +137,10 @@ public sealed partial class CancelScope
     /// <summary>Set when this scope absorbed its own cancellation at the end of its block.</summary>
     private volatile bool _cancelledCaught;
 
-    /// <summary>Tokens this scope handed out before a shield or reparenting un-cancelled it; guarded by <see cref="_gate"/>.</summary>
+    /// <summary>Tokens this scope handed out before a shield or reparenting un-cancelled it; guarded by the scope's lock.</summary>
     private List<CancellationToken>? _retiredTokens;
 
-    /// <summary>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled; guarded by <see cref="_gate"/>.</summary>
+    /// <summary>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled; guarded by the scope's lock.</summary>
     private List<Exception>? _callbackErrors;
 
     /// <summary>Position in the <see cref="DeadlineQueue"/> heap, or -1 when not queued. Owned by the queue, under its lock.</summary>
@@ -163,10 +164,10 @@ public sealed partial class CancelScope
     /// <summary>True while this scope is linked into <see cref="s_roots"/> (it has no parent).</summary>
     private bool _isRoot;
 
-    /// <summary>When the block began, on <see cref="_timeProvider"/>'s timestamp clock.</summary>
+    /// <summary>When the block began: a <see cref="DiagnosticClock"/> stamp on <see cref="_timeProvider"/>.</summary>
     private long _openedTimestamp;
 
-    /// <summary>When the verdict last became "cancelled", on the timestamp clock; 0 while not cancelled. Written under <see cref="_gate"/>.</summary>
+    /// <summary>When the verdict last became "cancelled", on the timestamp clock; 0 while not cancelled. Written under the scope's lock.</summary>
     private long _cancelledTimestamp;
 
     internal CancelScope(CancelScope? parent, string? name, TimeProvider? timeProvider, bool shield, ScopeKind kind)
@@ -188,7 +189,7 @@ public sealed partial class CancelScope
     /// <summary>The group whose scope this is, if any.</summary>
     internal TaskGroup? Group { get; set; }
 
-    /// <summary>When the block began, on the timestamp clock of <see cref="TimeProvider"/>.</summary>
+    /// <summary>When the block began: a <see cref="DiagnosticClock"/> stamp on <see cref="TimeProvider"/> (read it with <see cref="DiagnosticClock.Since"/>).</summary>
     internal long OpenedTimestamp => _openedTimestamp;
 
     /// <summary>When the cancellation reached this scope, on the timestamp clock; 0 when not cancelled.</summary>
@@ -197,7 +198,7 @@ public sealed partial class CancelScope
     /// <summary>The live child scopes (for snapshots).</summary>
     internal CancelScope[] LiveChildren()
     {
-        lock (_gate)
+        lock (this)
         {
             var list = new List<CancelScope>();
             for (var c = _firstChild; c is not null; c = c._nextSibling)
@@ -404,7 +405,7 @@ public sealed partial class CancelScope
             return false;
         }
 
-        lock (_gate)
+        lock (this)
         {
             return (_cts is not null && _cts.Token == token) || (_retiredTokens?.Contains(token) ?? false);
         }
@@ -434,11 +435,11 @@ public sealed partial class CancelScope
     internal void Open(long deadlineTicks)
     {
         Debug.Assert(_state == 0, "a scope opens once");
-        _openedTimestamp = _timeProvider.GetTimestamp();
+        _openedTimestamp = DiagnosticClock.Now(_timeProvider);
         var parent = _parent;
         if (parent is not null)
         {
-            lock (parent._gate)
+            lock (parent)
             {
                 parent.LinkChildLocked(this);
 
@@ -452,7 +453,7 @@ public sealed partial class CancelScope
         }
         else
         {
-            lock (s_roots._gate)
+            lock (s_roots)
             {
                 s_roots.LinkChildLocked(this);
                 _isRoot = true;
@@ -466,12 +467,23 @@ public sealed partial class CancelScope
         }
     }
 
-    /// <summary>Unlinks the scope from the tree and disarms its deadline. Called once, when the block has ended.</summary>
-    internal void Close()
+    /// <summary>
+    /// Unlinks the scope from the tree and disarms its deadline. Called once, when the block has ended.
+    /// </summary>
+    /// <returns>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled, or null: taken
+    /// under the same lock that marks the scope exited, so each is either returned here or handed to an enclosing scope by
+    /// <see cref="RecordCallbackErrors"/>, never both and never neither.</returns>
+    internal Exception[]? Close()
     {
-        lock (_gate)
+        Exception[]? callbackErrors = null;
+        lock (this)
         {
             _state = 2;
+            if (_callbackErrors is { } errors)
+            {
+                callbackErrors = errors.ToArray();
+                _callbackErrors = null;
+            }
         }
 
         // Always: a deadline armed by a SetDeadline racing a cancel and then cleared may still be queued although the field
@@ -480,7 +492,7 @@ public sealed partial class CancelScope
 
         while (_parent is { } parent)
         {
-            lock (parent._gate)
+            lock (parent)
             {
                 if (_parent != parent)
                 {
@@ -493,13 +505,14 @@ public sealed partial class CancelScope
         }
 
         UnlinkFromRoots();
+        return callbackErrors;
     }
 
     private void UnlinkFromRoots()
     {
         if (Volatile.Read(ref _isRoot))
         {
-            lock (s_roots._gate)
+            lock (s_roots)
             {
                 if (_isRoot)
                 {
@@ -516,7 +529,7 @@ public sealed partial class CancelScope
         var old = _parent;
         if (old is not null)
         {
-            lock (old._gate)
+            lock (old)
             {
                 old.UnlinkChildLocked(this);
             }
@@ -526,7 +539,7 @@ public sealed partial class CancelScope
             UnlinkFromRoots();
         }
 
-        lock (newParent._gate)
+        lock (newParent)
         {
             _parent = newParent;
 
@@ -543,21 +556,10 @@ public sealed partial class CancelScope
         RefreshSubtree();
     }
 
-    /// <summary>Exceptions thrown by token callbacks while this scope's token was cancelled, or null.</summary>
-    internal Exception[]? TakeCallbackErrors()
-    {
-        lock (_gate)
-        {
-            var errors = _callbackErrors?.ToArray();
-            _callbackErrors = null;
-            return errors;
-        }
-    }
-
     /// <summary>Called by the <see cref="DeadlineQueue"/> when this scope's due time came; never cancels early.</summary>
     internal void OnDeadlineReached()
     {
-        lock (_gate)
+        lock (this)
         {
             if (_state != 1 || _ownReason is not null || _deadlineTicks == NoDeadline)
             {
@@ -586,7 +588,7 @@ public sealed partial class CancelScope
     private void SetDeadline(long ticks)
     {
         var cancelNow = false;
-        lock (_gate)
+        lock (this)
         {
             Volatile.Write(ref _deadlineTicks, ticks);
             if (_state != 1 || _ownReason is not null)
@@ -618,7 +620,7 @@ public sealed partial class CancelScope
 
     private CancellationToken MaterializeToken()
     {
-        lock (_gate)
+        lock (this)
         {
             if (_cts is null)
             {
@@ -639,7 +641,7 @@ public sealed partial class CancelScope
 
     private void LinkChildLocked(CancelScope child)
     {
-        Debug.Assert(Monitor.IsEntered(_gate), "caller holds the parent's lock");
+        Debug.Assert(Monitor.IsEntered(this), "caller holds the parent's lock");
         child._prevSibling = null;
         child._nextSibling = _firstChild;
         if (_firstChild is not null)
@@ -652,7 +654,7 @@ public sealed partial class CancelScope
 
     private void UnlinkChildLocked(CancelScope child)
     {
-        Debug.Assert(Monitor.IsEntered(_gate), "caller holds the parent's lock");
+        Debug.Assert(Monitor.IsEntered(this), "caller holds the parent's lock");
         if (child._prevSibling is not null)
         {
             child._prevSibling._nextSibling = child._nextSibling;
@@ -684,7 +686,7 @@ public sealed partial class CancelScope
         var node = this;
         while (true)
         {
-            lock (node._gate)
+            lock (node)
             {
                 node.AssertInvariants();
                 var parent = node._parent;
@@ -780,7 +782,7 @@ public sealed partial class CancelScope
     {
         for (var scope = this; scope is not null; scope = scope._parent)
         {
-            lock (scope._gate)
+            lock (scope)
             {
                 if (scope._state != 2)
                 {
@@ -799,7 +801,7 @@ public sealed partial class CancelScope
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
-        Debug.Assert(Monitor.IsEntered(_gate), "invariants are checked under the lock");
+        Debug.Assert(Monitor.IsEntered(this), "invariants are checked under the lock");
         Debug.Assert(!_ctsCancelled || _cts is not null, "a cancel decision needs a source");
         Debug.Assert(_state is >= 0 and <= 2, "known state");
     }

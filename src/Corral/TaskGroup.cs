@@ -67,9 +67,6 @@ public sealed class TaskGroup
     /// <summary>Where children run first.</summary>
     private readonly ChildStartMode _startMode;
 
-    /// <summary>Guards <see cref="_failures"/>.</summary>
-    private readonly object _gate = new();
-
     /// <summary>The body (1) plus unfinished children. INVARIANT: once 0, it stays 0 (the group is closed).</summary>
     private int _pending = 1;
 
@@ -79,13 +76,13 @@ public sealed class TaskGroup
     /// <summary>Completed when <see cref="_pending"/> reaches 0, if the body had to wait. Published before the body's release.</summary>
     private TaskCompletionSource? _allDone;
 
-    /// <summary>Failures in the order they were caught. Guarded by <see cref="_gate"/>.</summary>
+    /// <summary>Failures in the order they were caught. Guarded by the group's lock (the group object itself).</summary>
     private List<TaskFailure>? _failures;
 
     /// <summary>Set when some task ended with the group's cancellation (used for <see cref="CancelScope.CancelledCaught"/>).</summary>
     private volatile bool _sawCancellation;
 
-    /// <summary>First live task (body included) when task tracking is on; a list guarded by <see cref="_gate"/>.</summary>
+    /// <summary>First live task (body included) when task tracking is on; a list guarded by the group's lock.</summary>
     private TaskRecord? _firstTask;
 
     private TaskGroup(CancelScope scope, ChildStartMode startMode, string? sourceFile, int sourceLine)
@@ -191,7 +188,7 @@ public sealed class TaskGroup
         var record = Admit(name, workExpression, callerFilePath, callerLineNumber, _scope);
         if (_startMode == ChildStartMode.ThreadPool)
         {
-            ThreadPool.QueueUserWorkItem(static s => _ = s.Group.RunChildAsync(static (ct, w) => w(ct), s.Work, s.Record), (Group: this, Work: work, Record: record), preferLocal: false);
+            StartOnThreadPool(work, record);
         }
         else
         {
@@ -366,7 +363,7 @@ public sealed class TaskGroup
     {
         if (TaskTree.TrackingEnabled)
         {
-            lock (_gate)
+            lock (this)
             {
                 record.Next = _firstTask;
                 if (_firstTask is not null)
@@ -386,7 +383,7 @@ public sealed class TaskGroup
     private void Untrack(TaskRecord record)
     {
         Volatile.Write(ref record.Finished, 1);
-        lock (_gate)
+        lock (this)
         {
             if (record.Prev is not null)
             {
@@ -413,7 +410,7 @@ public sealed class TaskGroup
     /// <summary>The live tasks, for snapshots and the watchdog.</summary>
     internal TaskRecord[] LiveTasks()
     {
-        lock (_gate)
+        lock (this)
         {
             var count = 0;
             for (var t = _firstTask; t is not null; t = t.Next)
@@ -487,19 +484,19 @@ public sealed class TaskGroup
 
     private T Finish<T>(Exception? bodyError, T value, bool returnsValue)
     {
-        _scope.Close();
+        var callbackErrors = _scope.Close();
         if (IsWatched)
         {
             Watchdog.OnGroupClosed(this);
         }
 
         List<TaskFailure>? failures;
-        lock (_gate)
+        lock (this)
         {
             failures = _failures;
         }
 
-        if (_scope.TakeCallbackErrors() is { } callbackErrors)
+        if (callbackErrors is not null)
         {
             failures ??= new();
             foreach (var e in callbackErrors)
@@ -563,7 +560,7 @@ public sealed class TaskGroup
         }
 
         bool first;
-        lock (_gate)
+        lock (this)
         {
             _failures ??= new();
             foreach (var existing in _failures)
@@ -622,6 +619,58 @@ public sealed class TaskGroup
         }
 
         ExecutionContext.Restore(saved);
+        ObserveChild(record, task);
+    }
+
+    /// <summary>
+    /// The thread-pool path of <see cref="Start(Func{CancellationToken, Task}, string?, string?, string?, int)"/>: the record itself
+    /// is the work item's state, so no async wrapper runs per child.
+    /// </summary>
+    /// <remarks>
+    /// The ambient value is set around the queueing and the caller's context put back, as in <see cref="StartInline"/>:
+    /// <see cref="ThreadPool.QueueUserWorkItem{TState}(Action{TState}, TState, bool)"/> captures the context at that moment (the
+    /// caller's, with the child as its ambient value) and runs the child in it. With the flow of the context suppressed
+    /// there is nothing to capture, and the async wrapper sets the ambient value on the pool thread instead.
+    /// </remarks>
+    private void StartOnThreadPool(Func<CancellationToken, Task> work, TaskRecord record)
+    {
+        var saved = ExecutionContext.Capture();
+        if (saved is null)
+        {
+            ThreadPool.QueueUserWorkItem(static s => _ = s.Group.RunChildAsync(static (ct, w) => w(ct), s.Work, s.Record), (Group: this, Work: work, Record: record), preferLocal: false);
+            return;
+        }
+
+        record.Pending = work;
+        Ambient.Enter(record);
+        ThreadPool.QueueUserWorkItem(static r => r.Group.RunQueuedChild(r), record, preferLocal: false);
+        ExecutionContext.Restore(saved);
+    }
+
+    /// <summary>Runs a child queued by <see cref="StartOnThreadPool"/>, on a pool thread, in the context captured when it was queued.</summary>
+    private void RunQueuedChild(TaskRecord record)
+    {
+        var work = (Func<CancellationToken, Task>)record.Pending!;
+        record.Pending = null;
+        Task? task;
+        try
+        {
+            task = work(_scope.Token);
+        }
+        catch (Exception e)
+        {
+            FinishChild(record, e);
+            return;
+        }
+
+        ObserveChild(record, task);
+    }
+
+    /// <summary>
+    /// Observes a started child's task: completes the child at once if the task has ended, else registers one continuation.
+    /// </summary>
+    private void ObserveChild(TaskRecord record, Task? task)
+    {
         if (task is null)
         {
             FinishChild(record, new InvalidOperationException($"The delegate of task '{record.Name}' returned null instead of a Task."));
@@ -632,8 +681,9 @@ public sealed class TaskGroup
         }
         else
         {
-            record.Task = task;
-            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(record.Continuation);
+            // INVARIANT: Pending holds the task before the continuation can run (it reads it), and is cleared by CompleteChild.
+            record.Pending = task;
+            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(record.OnTaskCompleted);
         }
     }
 
@@ -652,7 +702,7 @@ public sealed class TaskGroup
     /// <summary>Classifies how a child's task ended (without rethrowing it when it can), then releases its count.</summary>
     internal void CompleteChild(TaskRecord record, Task task)
     {
-        record.Task = null;
+        record.Pending = null;
         Exception? error = null;
         if (task.IsFaulted)
         {
@@ -735,7 +785,7 @@ public sealed class TaskGroup
             error = e;
         }
 
-        childScope.Close();
+        var callbackErrors = childScope.Close();
         if (error is OperationCanceledException && childScope.CancelCalled)
         {
             // The child cancelled its own scope (CancelScope.Current.Cancel()): that scope absorbs it, as any scope would.
@@ -744,7 +794,6 @@ public sealed class TaskGroup
         }
 
         // Callbacks on the child's own token that threw while it was cancelled are part of its outcome, never dropped.
-        var callbackErrors = childScope.TakeCallbackErrors();
         var forCaller = callbackErrors is null
             ? error
             : error is null && callbackErrors.Length == 1

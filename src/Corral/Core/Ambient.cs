@@ -3,6 +3,7 @@
 //
 // The value is either a CancelScope (code running directly in a scope) or a TaskRecord (code running as a child of a
 // TaskGroup: the record names the task and points at the scope it runs in). Reading the current scope is a type test.
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Corral.Core;
@@ -14,12 +15,16 @@ internal static class Ambient
     private static readonly AsyncLocal<object?> s_value = new();
 
     /// <summary>Gets the scope the calling code runs in, or null.</summary>
-    internal static CancelScope? Scope => s_value.Value switch
+    internal static CancelScope? Scope
     {
-        CancelScope scope => scope,
-        TaskRecord task => task.Scope,
-        _ => null,
-    };
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => s_value.Value switch
+        {
+            CancelScope scope => scope,
+            TaskRecord task => task.Scope,
+            _ => null,
+        };
+    }
 
     /// <summary>Gets the group child the calling code runs as, when it runs directly in it (not in a scope nested inside it).</summary>
     internal static TaskRecord? Task => s_value.Value as TaskRecord;

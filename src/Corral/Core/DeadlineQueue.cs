@@ -12,6 +12,11 @@
 // outside the lock (cancelling runs user callbacks). A scope re-checks the clock itself and re-queues
 // if the timer fired early or its deadline moved: deadlines never fire early.
 //
+// THE TIMER IS NEVER DISARMED, only moved earlier. Removing a scope (it exited before its deadline, the common case) leaves
+// the timer as it is, and arming a deadline later than the time the timer is set for leaves it as well; when the timer
+// fires it pops what is due (perhaps nothing) and re-arms for the earliest left. So a stream of scopes with the same
+// timeout updates the timer about once per timeout period, not twice per scope (docs/adr/0011).
+//
 // WHY NOT CancellationTokenSource.CancelAfter: a timer per scope, and a token source per scope even
 // when nobody reads the token; and it reads the system clock, not the scope's TimeProvider.
 //
@@ -128,12 +133,9 @@ internal sealed class DeadlineQueue
             RemoveAtLocked(scope.HeapIndex);
             AssertInvariants();
 
-            // Leave the timer armed for an earlier time if the earliest went away: a spurious wake-up costs one
-            // callback, while re-arming on every removal would cost a timer update per scope exit.
-            if (_count == 0)
-            {
-                DisarmLocked();
-            }
+            // Leave the timer armed, even when the queue is now empty: a spurious wake-up costs one callback, while
+            // disarming and re-arming would cost two timer updates per scope that enters and exits before its deadline
+            // (the common case). See RearmLocked for why an early timer is harmless.
         }
     }
 
@@ -174,7 +176,11 @@ internal sealed class DeadlineQueue
         }
 
         var next = _heap[0]!.HeapDueTicks;
-        if (next == _armedTicks)
+
+        // INVARIANT: while the queue is not empty, the timer is armed for a time at or before the earliest due time, so no
+        // deadline fires late. An earlier arming is kept: when it fires, OnTimer pops nothing that is not due and re-arms
+        // for the earliest. So a scope that arms a deadline later than one armed before costs no timer update at all.
+        if (_armedTicks <= next)
         {
             return;
         }
@@ -213,16 +219,6 @@ internal sealed class DeadlineQueue
         }
 
         _armedTicks = next;
-    }
-
-    private void DisarmLocked()
-    {
-        if (_timer is not null && _armedTicks != CancelScope.NoDeadline)
-        {
-            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-
-        _armedTicks = CancelScope.NoDeadline;
     }
 
     private void RemoveAtLocked(int index)

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace Corral.Core;
@@ -11,11 +12,14 @@ namespace Corral.Core;
 [DebuggerDisplay("task '{Name,nq}' {Finished == 0 ? \"running\" : \"finished\",nq}")]
 internal sealed class TaskRecord
 {
-    /// <summary>The given name, or null to derive one from <see cref="_expression"/> or <see cref="_number"/> when first read.</summary>
+    /// <summary>
+    /// The given name; or, while <see cref="_nameIsDerived"/> is false and no name was given, the delegate's expression text
+    /// (or null), from which <see cref="Name"/> is derived on first read. One field for both keeps the record small.
+    /// </summary>
     private string? _name;
 
-    /// <summary>The delegate's expression text, as the compiler passed it; only read to name an unnamed task.</summary>
-    private readonly string? _expression;
+    /// <summary>True once <see cref="_name"/> holds the final name (given, or derived from the expression).</summary>
+    private bool _nameIsDerived;
 
     /// <summary>The task's number in its group, for <c>task #N</c>.</summary>
     private readonly int _number;
@@ -31,12 +35,12 @@ internal sealed class TaskRecord
     {
         Group = group;
         Scope = scope;
-        _name = name;
-        _expression = expression;
+        _name = name ?? expression;
+        _nameIsDerived = name is not null;
         _number = number;
         SourceFile = sourceFile;
         SourceLine = sourceLine;
-        StartedTimestamp = scope.TimeProvider.GetTimestamp();
+        StartedTimestamp = DiagnosticClock.Now(scope.TimeProvider);
     }
 
     /// <summary>The group the task belongs to.</summary>
@@ -46,7 +50,22 @@ internal sealed class TaskRecord
     internal CancelScope Scope { get; }
 
     /// <summary>The given name, the delegate's expression, or <c>task #N</c> (derived on first read; a race derives it twice, alike).</summary>
-    internal string Name => _name ??= ChooseName(null, _expression, _number);
+    internal string Name
+    {
+        get
+        {
+            if (Volatile.Read(ref _nameIsDerived))
+            {
+                return _name!;
+            }
+
+            // Race: two first reads derive the same text; whichever write lands last wins, and both return equal strings.
+            var derived = ChooseName(null, _name, _number);
+            _name = derived;
+            Volatile.Write(ref _nameIsDerived, true);
+            return derived;
+        }
+    }
 
     /// <summary>Where <c>Start</c> was called, when the compiler told us.</summary>
     internal string? SourceFile { get; }
@@ -54,7 +73,7 @@ internal sealed class TaskRecord
     /// <summary>The line of <see cref="SourceFile"/>, or 0.</summary>
     internal int SourceLine { get; }
 
-    /// <summary>When the task started, on the scope's clock (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    /// <summary>When the task started: a <see cref="DiagnosticClock"/> stamp on the scope's clock.</summary>
     internal long StartedTimestamp { get; }
 
     /// <summary>A process-wide identifier for snapshots and reports, assigned on first read.</summary>
@@ -75,14 +94,17 @@ internal sealed class TaskRecord
     /// <summary>Timestamp of the next watchdog report (guarded by the watchdog's lock).</summary>
     internal long NextReportTimestamp;
 
-    /// <summary>The child's task while it runs on the inline fast path (see <c>TaskGroup.StartInline</c>).</summary>
-    internal Task? Task;
+    /// <summary>
+    /// The child's delegate while it waits on the thread pool, then its task while it runs (see <c>TaskGroup.ObserveChild</c>);
+    /// null otherwise. One field for both: a child is never waiting and running at once.
+    /// </summary>
+    internal object? Pending;
 
-    /// <summary>The completion callback registered on <see cref="Task"/>, created only when the child did not complete synchronously.</summary>
-    private Action? _continuation;
-
-    /// <summary>Gets the callback that reports the end of <see cref="Task"/> to the group.</summary>
-    internal Action Continuation => _continuation ??= () => Group.CompleteChild(this, Task!);
+    /// <summary>
+    /// The completion callback registered on the child's task (as a delegate bound to the record: no closure, one delegate
+    /// per child that suspends).
+    /// </summary>
+    internal void OnTaskCompleted() => Group.CompleteChild(this, (Task)Pending!);
 
     /// <summary>Gets the spawn site as <c>file:line</c>, or null.</summary>
     internal string? Site => SourceFile is null ? null : $"{System.IO.Path.GetFileName(SourceFile)}:{SourceLine}";
