@@ -149,6 +149,77 @@ public sealed class TaskGroupTests
         Assert.False(childRanInline);
     }
 
+    private static readonly AsyncLocal<string?> s_callerValue = new();
+
+    [Fact]
+    public async Task Start_ThreadPoolMode_ChildRunsInGroupScopeWithCallersContext()
+    {
+        CancelScope? childScope = null;
+        string? childValue = null;
+        CancelScope? groupScope = null;
+        await TaskGroup.RunAsync(
+            g =>
+            {
+                groupScope = g.Scope;
+                s_callerValue.Value = "from the caller";
+                g.Start(_ =>
+                {
+                    childScope = CancelScope.Current;
+                    childValue = s_callerValue.Value;
+                    return Task.CompletedTask;
+                });
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool });
+
+        Assert.Same(groupScope, childScope);
+        Assert.Equal("from the caller", childValue);
+    }
+
+    [Fact]
+    public async Task Start_ThreadPoolModeWithFlowSuppressed_ChildStillRunsInGroupScope()
+    {
+        CancelScope? childScope = null;
+        CancelScope? groupScope = null;
+        await TaskGroup.RunAsync(
+            g =>
+            {
+                groupScope = g.Scope;
+                using (ExecutionContext.SuppressFlow())
+                {
+                    g.Start(async _ =>
+                    {
+                        await Task.Yield();
+                        childScope = CancelScope.Current;
+                    });
+                }
+
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool });
+
+        Assert.Same(groupScope, childScope);
+    }
+
+    [Fact]
+    public async Task Start_ThreadPoolModeChildThrowsBeforeItsFirstAwait_ReportedAsTheChildsFailure()
+    {
+        var error = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(
+            g =>
+            {
+                g.Start(_ => throw new InvalidOperationException("synchronous"), name: "thrower");
+                g.Start(_ => Task.FromException(new FormatException("faulted")), name: "faulted");
+                g.Start(_ => null!, name: "returns null");
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool }));
+
+        Assert.Equal(3, error.Failures.Count);
+        Assert.Contains(error.Failures, f => f.TaskName == "thrower" && f.Exception is InvalidOperationException { Message: "synchronous" });
+        Assert.Contains(error.Failures, f => f.TaskName == "faulted" && f.Exception is FormatException);
+        Assert.Contains(error.Failures, f => f.TaskName == "returns null" && f.Exception is InvalidOperationException);
+    }
+
     [Fact]
     public async Task Start_InlineMode_ChildRunsBeforeStartReturns()
     {

@@ -65,6 +65,112 @@ public sealed class DeadlineQueueTests
     }
 
     [Fact]
+    public async Task DeadlineQueue_ManyScopesSameTimeout_TimerUpdatedOncePerPeriodNotPerScope()
+    {
+        var time = new CountingTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                for (var i = 0; i < 1000; i++)
+                {
+                    Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMinutes(5), _ => Task.CompletedTask));
+                    time.Advance(TimeSpan.FromMilliseconds(10));
+                }
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        // One creation for the first arming; the timer is neither disarmed on exit nor moved later on the next arming.
+        // (Disarming and re-arming per scope would make this about 2,000.)
+        Assert.Equal(1, time.TimersCreated);
+        Assert.Equal(0, time.TimerChanges);
+    }
+
+    [Fact]
+    public async Task DeadlineQueue_TimerLeftArmedForAnExitedScope_LaterDeadlineStillFiresExactlyOnTime()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                // Arms the timer for 1 h, then leaves it armed when it exits.
+                Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromHours(1), _ => Task.CompletedTask));
+
+                CancelScope? inner = null;
+                var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromHours(2), ct =>
+                {
+                    inner = CancelScope.Current;
+                    return Task.Delay(Timeout.Infinite, ct);
+                });
+
+                time.Advance(TimeSpan.FromHours(1)); // the spurious wake-up: nothing is due
+                Assert.False(inner!.IsCancellationRequested);
+                time.Advance(TimeSpan.FromHours(1) - TimeSpan.FromTicks(1));
+                Assert.False(inner.IsCancellationRequested); // never early
+                time.Advance(TimeSpan.FromTicks(1));
+                Assert.True(inner.IsCancellationRequested); // exactly on time: the wake-up re-armed for it
+                Assert.False(await run);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.Equal(0, DeadlineQueue.For(time).Count);
+    }
+
+    [Fact]
+    public async Task DeadlineQueue_EarlierDeadlineAfterLaterOne_TimerMovedEarlier()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var late = CancelScope.MoveOnAfterAsync(TimeSpan.FromHours(2), ct => Task.Delay(Timeout.Infinite, ct));
+                CancelScope? early = null;
+                var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromMinutes(1), ct =>
+                {
+                    early = CancelScope.Current;
+                    return Task.Delay(Timeout.Infinite, ct);
+                });
+
+                time.Advance(TimeSpan.FromMinutes(1));
+                Assert.True(early!.IsCancellationRequested);
+                Assert.False(await run);
+                Assert.False(late.IsCompleted);
+                time.Advance(TimeSpan.FromHours(2));
+                Assert.False(await late);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    /// <summary>A fake clock that counts how often the deadline queue creates or moves its timer.</summary>
+    private sealed class CountingTimeProvider : FakeTimeProvider
+    {
+        private int _created;
+        private int _changes;
+
+        public int TimersCreated => Volatile.Read(ref _created);
+
+        public int TimerChanges => Volatile.Read(ref _changes);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref _created);
+            return new CountingTimer(base.CreateTimer(callback, state, dueTime, period), this);
+        }
+
+        private sealed class CountingTimer(ITimer inner, CountingTimeProvider owner) : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                Interlocked.Increment(ref owner._changes);
+                return inner.Change(dueTime, period);
+            }
+
+            public void Dispose() => inner.Dispose();
+
+            public ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Deadline_MovedEarlierWhileRunning_FiresAtNewTime()
     {
         var time = new FakeTimeProvider();
