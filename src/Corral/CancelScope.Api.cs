@@ -1,11 +1,10 @@
 // The static surface of CancelScope: the ambient scope, opening scopes, timeouts, shields and checkpoints.
 // Every public method validates its arguments synchronously (bad input throws before anything runs) and then
-// hands over to one of the two cores at the bottom, so every flavour absorbs, closes and reports alike.
+// hands over to the one core in CancelScope.Run.cs, so every flavour absorbs, closes and reports alike.
 using System;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Corral.Core;
@@ -45,7 +44,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = Open(options, ScopeKind.Scope);
-        return RunVoidCoreAsync(scope, body);
+        return Run<bool, bool>(scope, body, RunShape.Plain);
     }
 
     /// <summary>Runs <paramref name="body"/> in a new scope nested in <see cref="Current"/> and returns its value, if it produced one.</summary>
@@ -60,7 +59,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = Open(options, ScopeKind.Scope);
-        return RunValueCoreAsync<T>(scope, body);
+        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and moves on when it passes.</summary>
@@ -76,7 +75,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
-        return CompletedAsync(RunVoidCoreAsync(scope, body));
+        return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value if it finished in time.</summary>
@@ -90,7 +89,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
-        return RunValueCoreAsync<T>(scope, body);
+        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and moves on when it passes.</summary>
@@ -103,7 +102,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
-        return CompletedAsync(RunVoidCoreAsync(scope, body));
+        return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value if it finished in time.</summary>
@@ -116,7 +115,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
-        return RunValueCoreAsync<T>(scope, body);
+        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and throws <see cref="TimeoutException"/> if it passes.</summary>
@@ -131,7 +130,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
-        return FailCoreAsync(scope, body, timeout);
+        return Run<bool, bool>(scope, body, RunShape.Fail, timeout);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value; throws
@@ -149,7 +148,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
-        return FailCoreAsync<T>(scope, body, timeout);
+        return Run<T, T>(scope, body, RunShape.FailValue, timeout);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and throws <see cref="TimeoutException"/> if it passes.</summary>
@@ -162,7 +161,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
-        return FailCoreAsync(scope, body, timeout: null);
+        return Run<bool, bool>(scope, body, RunShape.Fail);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value; throws
@@ -177,7 +176,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
-        return FailCoreAsync<T>(scope, body, timeout: null);
+        return Run<T, T>(scope, body, RunShape.FailValue);
     }
 
     /// <summary>
@@ -195,7 +194,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
-        return CompletedAsync(RunVoidCoreAsync(scope, body));
+        return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> shielded from enclosing cancellation and returns its value if it finished in time.</summary>
@@ -209,7 +208,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
-        return RunValueCoreAsync<T>(scope, body);
+        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
     /// <summary>
@@ -342,99 +341,6 @@ public sealed partial class CancelScope
         return scope;
     }
 
-    // ----------------------------------------------------------------------------------------------
-    // The two cores: run a body as the ambient scope, absorb what is ours, close, report.
-    // ----------------------------------------------------------------------------------------------
-
-    /// <summary>Runs a body returning <see cref="Task"/>; returns the cancellation it absorbed, or null when the body completed.</summary>
-    private static async Task<OperationCanceledException?> RunVoidCoreAsync(CancelScope scope, Delegate body, bool keepCancellation = false)
-    {
-        Ambient.Enter(scope);
-        Task task;
-        try
-        {
-            task = body is Func<CancelScope, Task> withScope
-                ? withScope(scope)
-                : ((Func<CancellationToken, Task>)body)(scope.Token);
-        }
-        catch (Exception e)
-        {
-            return scope.Exit(e);
-        }
-
-        await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        return scope.Exit(scope.OutcomeOf(task, keepCancellation));
-    }
-
-    /// <summary>Runs a body returning <see cref="Task{T}"/>; returns its value or a cut-off result.</summary>
-    private static async Task<ScopeResult<T>> RunValueCoreAsync<T>(CancelScope scope, Delegate body)
-    {
-        Ambient.Enter(scope);
-        Task<T> task;
-        try
-        {
-            task = body is Func<CancelScope, Task<T>> withScope
-                ? withScope(scope)
-                : ((Func<CancellationToken, Task<T>>)body)(scope.Token);
-        }
-        catch (Exception e)
-        {
-            _ = scope.Exit(e); // throws, or absorbed this scope's own cancellation: cut off
-            return default;
-        }
-
-        await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        return scope.Exit(scope.OutcomeOf(task)) is null ? new ScopeResult<T>(task.Result) : default;
-    }
-
-    private static async Task<bool> CompletedAsync(Task<OperationCanceledException?> run) =>
-        await run.ConfigureAwait(false) is null;
-
-    private static async Task FailCoreAsync(CancelScope scope, Delegate body, TimeSpan? timeout)
-    {
-        var absorbed = await RunVoidCoreAsync(scope, body, keepCancellation: true).ConfigureAwait(false);
-        if (absorbed is not null && scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
-        {
-            throw scope.CreateTimeoutException(scope.WithReasonOrNew(absorbed), timeout);
-        }
-    }
-
-    private static async Task<T> FailCoreAsync<T>(CancelScope scope, Delegate body, TimeSpan? timeout)
-    {
-        Ambient.Enter(scope);
-        Task<T>? task = null;
-        Exception? thrown = null;
-        try
-        {
-            task = ((Func<CancellationToken, Task<T>>)body)(scope.Token);
-        }
-        catch (Exception e)
-        {
-            thrown = e;
-        }
-
-        if (task is not null)
-        {
-            await ((Task)task).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
-        // Exit rethrows anything that is not this scope's own cancellation; what returns was absorbed (or nothing).
-        var absorbed = scope.Exit(task is null ? thrown : scope.OutcomeOf(task, keepCancellation: true));
-        if (absorbed is null)
-        {
-            return task!.Result;
-        }
-
-        var cancellation = scope.WithReasonOrNew(absorbed);
-        if (scope.OwnReason?.Kind == CancelReasonKind.DeadlineExceeded)
-        {
-            throw scope.CreateTimeoutException(cancellation, timeout);
-        }
-
-        // Cut off by an explicit Cancel of this scope: there is no value to return, so the cancellation goes on.
-        throw cancellation;
-    }
-
     /// <summary>Stands for "the body's task was cancelled" when the cancellation was absorbed without being thrown.</summary>
     private static readonly OperationCanceledException s_cancelledUnthrown = new("The body's task was cancelled.");
 
@@ -485,15 +391,16 @@ public sealed partial class CancelScope
         ReferenceEquals(absorbed, s_cancelledUnthrown) ? CreateCancelledException() : WithReason(absorbed);
 
     /// <summary>
-    /// Ends the block: closes the scope, absorbs the body's cancellation if it is this scope's own, and rethrows anything else
-    /// (with errors from token callbacks, if any).
+    /// Ends the block: closes the scope and absorbs the body's cancellation if it is this scope's own; returns anything
+    /// else, for the caller to end its task with (with errors from token callbacks, if any).
     /// </summary>
     /// <param name="error">How the body ended: null when it completed.</param>
-    /// <returns>The absorbed cancellation, or null when the body completed.</returns>
-    internal OperationCanceledException? Exit(Exception? error)
+    /// <param name="absorbed">The cancellation this scope absorbed, or null.</param>
+    /// <returns>The exception the block ends with, or null when it ends normally (completed, or absorbed).</returns>
+    private Exception? Exit(Exception? error, out OperationCanceledException? absorbed)
     {
         var callbackErrors = Close();
-        OperationCanceledException? absorbed = null;
+        absorbed = null;
         if (error is OperationCanceledException oce)
         {
             if (CancelCalled)
@@ -508,7 +415,6 @@ public sealed partial class CancelScope
                 error = WithReason(oce);
             }
         }
-
         else if (error is null && !CancelCalled && IsCancellationRequested)
         {
             // The exit is a checkpoint: a body that completed without one, inside a scope cancelled from above, still
@@ -518,17 +424,12 @@ public sealed partial class CancelScope
 
         if (callbackErrors is not null)
         {
-            throw new AggregateException(
+            return new AggregateException(
                 string.Create(CultureInfo.InvariantCulture, $"{callbackErrors.Length} callback(s) registered on the token of {DescribeForMessage()} threw while it was cancelled."),
                 error is null ? callbackErrors : [error, .. callbackErrors]);
         }
 
-        if (error is not null)
-        {
-            ExceptionDispatchInfo.Throw(error);
-        }
-
-        return absorbed;
+        return error;
     }
 
     private TimeoutException CreateTimeoutException(OperationCanceledException inner, TimeSpan? timeout)

@@ -24,6 +24,108 @@ public sealed class CancelScopeTests
     }
 
     [Fact]
+    public async Task RunAsync_CancelledFromAbove_ExitEndsTheTaskWithoutThrowingInside()
+    {
+        // Counts throws of the exit's ScopeCancelledException by its unique reason: the only one is the awaiter's below.
+        var reason = $"stop {Guid.NewGuid()}";
+        var throws = 0;
+        void OnFirstChance(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+        {
+            if (e.Exception is ScopeCancelledException sce && sce.Reason.Message == reason)
+            {
+                Interlocked.Increment(ref throws);
+            }
+        }
+
+        AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
+        try
+        {
+            await CancelScope.RunAsync(async outer =>
+            {
+                var inner = CancelScope.RunAsync(async scope =>
+                {
+                    await Task.Delay(Timeout.Infinite, scope.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                });
+
+                outer.Cancel(reason);
+                var seen = await Assert.ThrowsAsync<ScopeCancelledException>(() => inner);
+                Assert.Equal(reason, seen.Reason.Message);
+                Assert.True(inner.IsCanceled); // as an async method's task would be: Canceled, carrying the exception
+            });
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
+        }
+
+        Assert.Equal(1, Volatile.Read(ref throws));
+    }
+
+    [Fact]
+    public async Task RunAsync_FlowOfContextSuppressed_BodyStillRunsInItsScopeAndAbsorbs()
+    {
+        CancelScope? seen = null;
+        Task run;
+        using (ExecutionContext.SuppressFlow())
+        {
+            run = CancelScope.RunAsync(async scope =>
+            {
+                seen = CancelScope.Current;
+                scope.Cancel();
+                await Task.Delay(Timeout.Infinite, scope.Token);
+            });
+        }
+
+        await run;
+        Assert.NotNull(seen);
+        Assert.True(seen!.CancelledCaught);
+        Assert.Null(CancelScope.Current);
+    }
+
+    [Fact]
+    public async Task MoveOnAfterAsync_FlowOfContextSuppressed_ReportsCutOff()
+    {
+        Task<bool> run;
+        using (ExecutionContext.SuppressFlow())
+        {
+            run = CancelScope.MoveOnAfterAsync(TimeSpan.Zero, ct => Task.Delay(Timeout.Infinite, ct));
+        }
+
+        Assert.False(await run);
+    }
+
+    [Fact]
+    public async Task RunAsync_BodyReturnsNull_FailsNamingTheScope()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => CancelScope.RunAsync(_ => null!, new CancelScopeOptions { Name = "loader" }));
+
+        Assert.Contains("scope 'loader'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("returned null", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FailAfterAsyncT_BodySuspendsThenTimesOut_ThrowsTimeoutWithTheReason()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), async ct =>
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                    return 1;
+                });
+
+                time.Advance(TimeSpan.FromSeconds(5));
+                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
+                var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
+                Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
     public async Task ShieldAsync_OuterCancelled_ExitDoesNotRaise()
     {
         var reachedAfter = false;
