@@ -28,37 +28,46 @@ public sealed class CancelScopeTests
     {
         // Counts throws of the exit's ScopeCancelledException by its unique reason: the only one is the awaiter's below.
         var reason = $"stop {Guid.NewGuid()}";
-        var throws = 0;
-        void OnFirstChance(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+        using var throws = new ThrowCounter(reason);
+        await CancelScope.RunAsync(async outer =>
         {
-            if (e.Exception is ScopeCancelledException sce && sce.Reason.Message == reason)
+            var inner = CancelScope.RunAsync(async scope =>
             {
-                Interlocked.Increment(ref throws);
-            }
-        }
-
-        AppDomain.CurrentDomain.FirstChanceException += OnFirstChance;
-        try
-        {
-            await CancelScope.RunAsync(async outer =>
-            {
-                var inner = CancelScope.RunAsync(async scope =>
-                {
-                    await Task.Delay(Timeout.Infinite, scope.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                });
-
-                outer.Cancel(reason);
-                var seen = await Assert.ThrowsAsync<ScopeCancelledException>(() => inner);
-                Assert.Equal(reason, seen.Reason.Message);
-                Assert.True(inner.IsCanceled); // as an async method's task would be: Canceled, carrying the exception
+                await Task.Delay(Timeout.Infinite, scope.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             });
-        }
-        finally
-        {
-            AppDomain.CurrentDomain.FirstChanceException -= OnFirstChance;
-        }
 
-        Assert.Equal(1, Volatile.Read(ref throws));
+            outer.Cancel(reason);
+            var seen = await Assert.ThrowsAsync<ScopeCancelledException>(() => inner);
+            Assert.Equal(reason, seen.Reason.Message);
+            Assert.True(inner.IsCanceled); // as an async method's task would be: Canceled, carrying the exception
+        });
+
+        Assert.Equal(1, throws.Count);
+    }
+
+    [Fact]
+    public async Task SleepAsync_GroupOfSleepersCancelled_NothingThrownInsideCorral()
+    {
+        var reason = $"stop {Guid.NewGuid()}";
+        using var throws = new ThrowCounter(reason);
+        var sleepers = new Task[100];
+        await TaskGroup.RunAsync(async group =>
+        {
+            for (var i = 0; i < sleepers.Length; i++)
+            {
+                var index = i;
+                group.Start(_ => sleepers[index] = CancelScope.SleepAsync(Timeout.InfiniteTimeSpan));
+            }
+
+            await Task.Yield();
+            group.Cancel(reason);
+        });
+
+        // Each sleep ended Canceled carrying its ScopeCancelledException, and the group classified it by status: no throw.
+        Assert.All(sleepers, s => Assert.True(s.IsCanceled));
+        Assert.Equal(0, throws.Count);
+        var error = await Assert.ThrowsAsync<ScopeCancelledException>(() => sleepers[0]);
+        Assert.Equal(reason, error.Reason.Message);
     }
 
     [Fact]

@@ -82,10 +82,10 @@ internal sealed class TaskRecord
     /// <summary>0 while running, 1 once finished. Written by the task, read by snapshots.</summary>
     internal int Finished;
 
-    /// <summary>Previous task in the group's live list (guarded by the group's lock).</summary>
-    internal TaskRecord? Prev;
+    /// <summary>Set (under the group's lock, before the task can finish) when the record was linked into the group's task list.</summary>
+    internal bool Tracked;
 
-    /// <summary>Next task in the group's live list (guarded by the group's lock).</summary>
+    /// <summary>The next older task in the group's task list (guarded by the group's lock; see <c>TaskGroup.Track</c>).</summary>
     internal TaskRecord? Next;
 
     /// <summary>How many times the watchdog reported this task (guarded by the watchdog's lock).</summary>
