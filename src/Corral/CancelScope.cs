@@ -69,7 +69,8 @@ namespace Corral;
 /// <item><b>Absorption.</b> When the block of a scope whose own cancel was called ends with an
 /// <see cref="OperationCanceledException"/>, the scope absorbs it and sets <see cref="CancelledCaught"/>. Anything else
 /// passes through unchanged.</item>
-/// <item><b>Thread safety.</b> Every member is safe to call from any thread, during and after the block.</item>
+/// <item><b>Thread safety.</b> Every member is safe to call from any thread, during and after the block. Corral locks the
+/// scope object itself; do not <c>lock</c> on a scope in your own code.</item>
 /// <item><b>Cost.</b> No <see cref="CancellationTokenSource"/> exists until <see cref="Token"/> is read; deadlines share one timer
 /// per <see cref="TimeProvider"/>.</item>
 /// </list>

@@ -48,7 +48,8 @@ namespace Corral;
 /// <item>If anything failed, the group throws one <see cref="TaskGroupException"/> with every failure in the order it happened.</item>
 /// <item>If the group was cancelled from outside and nothing failed, the cancellation propagates to the enclosing scope.</item>
 /// <item><see cref="Start(Func{CancellationToken, Task}, string?, string?, string?, int)"/>, <see cref="Start{T}"/>, <see cref="StartAsync{T}"/> and
-/// <see cref="Cancel"/> are safe to call from any thread.</item>
+/// <see cref="Cancel"/> are safe to call from any thread. Corral locks the group object itself; do not <c>lock</c> on a group
+/// in your own code.</item>
 /// </list>
 /// <para>Lifecycle:</para>
 /// <code>
