@@ -144,8 +144,8 @@ public sealed class TaskGroup
         [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var group = Open(options, callerFilePath, callerLineNumber);
-        return group.RunBodyAsync<object?>(body, returnsValue: false);
+        var group = Open(options, callerFilePath, callerLineNumber, out var bodyRecord);
+        return group.RunBodyAsync<object?>(body, bodyRecord, returnsValue: false);
     }
 
     /// <summary>
@@ -168,8 +168,8 @@ public sealed class TaskGroup
         [CallerLineNumber] int callerLineNumber = 0)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var group = Open(options, callerFilePath, callerLineNumber);
-        return group.RunBodyAsync<T>(body, returnsValue: true);
+        var group = Open(options, callerFilePath, callerLineNumber, out var bodyRecord);
+        return group.RunBodyAsync<T>(body, bodyRecord, returnsValue: true);
     }
 
     /// <summary>
@@ -330,10 +330,22 @@ public sealed class TaskGroup
     // Internals
     // ----------------------------------------------------------------------------------------------
 
-    private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber)
+    private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber, out TaskRecord bodyRecord)
     {
         var scope = new CancelScope(Ambient.Scope, options?.Name, timeProvider: null, shield: false, ScopeKind.TaskGroup);
         var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, callerFilePath, callerLineNumber);
+
+        // The body's record is linked before the scope opens: until then nothing can reach the group (snapshots and the
+        // watchdog find it through the scope tree), so no lock is needed; Open's lock on the parent publishes the list.
+        bodyRecord = new TaskRecord(group, scope, "body", null, 0, callerFilePath, callerLineNumber);
+        if (TaskTree.TrackingEnabled)
+        {
+            bodyRecord.Tracked = true;
+            group._firstTask = bodyRecord;
+            group._trackedCount = 1;
+        }
+
+        CorralMetrics.TaskStarted();
         scope.Open(CancelScope.NoDeadline);
         return group;
     }
@@ -493,9 +505,8 @@ public sealed class TaskGroup
         }
     }
 
-    private async Task<T> RunBodyAsync<T>(Delegate body, bool returnsValue)
+    private async Task<T> RunBodyAsync<T>(Delegate body, TaskRecord bodyRecord, bool returnsValue)
     {
-        var bodyRecord = Track(new TaskRecord(this, _scope, "body", null, 0, SourceFile, SourceLine));
         Ambient.Enter(bodyRecord);
         Exception? bodyError = null;
         T value = default!;
@@ -544,11 +555,9 @@ public sealed class TaskGroup
             Watchdog.OnGroupClosed(this);
         }
 
-        List<TaskFailure>? failures;
-        lock (this)
-        {
-            failures = _failures;
-        }
+        // No lock: every failure was recorded before its task released its count, and the group closed after the last
+        // release (an Interlocked operation on _pending), so the list is complete and visible here.
+        var failures = _failures;
 
         if (callbackErrors is not null)
         {
