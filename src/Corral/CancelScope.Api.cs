@@ -377,17 +377,20 @@ public sealed partial class CancelScope
         }
 
         var scope = new CancelScope(Ambient.Scope, options.Name, options.TimeProvider, options.Shield, kind);
+        var now = Timeouts.UnknownNow;
         var ticks = options.Timeout is { } timeout
-            ? Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, "options.Timeout")
+            ? Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, "options.Timeout", out now)
             : options.Deadline?.UtcTicks ?? NoDeadline;
-        scope.Open(ticks);
+        scope.Open(ticks, now);
         return scope;
     }
 
     private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield)
     {
         var scope = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield, kind);
-        scope.Open(Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName));
+        // The clock reading the deadline came from also decides whether it has passed: one clock read, not two.
+        var ticks = Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName, out var now);
+        scope.Open(ticks, now);
         return scope;
     }
 

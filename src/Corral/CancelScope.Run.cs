@@ -81,7 +81,9 @@ public sealed partial class CancelScope
             return Completed<TValue, TResult>(scope, task, thrown, shape, timeout);
         }
 
-        var run = new ScopeRun<TValue, TResult>(scope, task, shape, timeout);
+        var run = timeout is { } t
+            ? new TimedScopeRun<TValue, TResult>(scope, task, shape, t)
+            : new ScopeRun<TValue, TResult>(scope, task, shape);
 
         // INVARIANT: everything OnBodyCompleted reads was written by the constructor, before this registration.
         task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(run.OnBodyCompleted);
@@ -184,34 +186,37 @@ public sealed partial class CancelScope
     }
 
     /// <summary>A run whose body suspended: one continuation on the body's task ends the block and completes the run's task.</summary>
-    private sealed class ScopeRun<TValue, TResult>
+    /// <remarks>Kept small (48 B): it lives as long as the body is suspended, once per suspended scope.</remarks>
+    private class ScopeRun<TValue, TResult>
     {
         private readonly CancelScope _scope;
         private readonly Task _body;
         private readonly RunShape _shape;
-        private readonly TimeSpan? _timeout;
 
         /// <summary>Completes <see cref="Task"/> as an async method would, without a throw. Mutable struct: never copy it.</summary>
         private AsyncTaskMethodBuilder<TResult> _builder = AsyncTaskMethodBuilder<TResult>.Create();
 
-        internal ScopeRun(CancelScope scope, Task body, RunShape shape, TimeSpan? timeout)
+        internal ScopeRun(CancelScope scope, Task body, RunShape shape)
         {
             _scope = scope;
             _body = body;
             _shape = shape;
-            _timeout = timeout;
 
-            // Creates the task now, on this thread: the builder creates it lazily, and not thread-safely.
-            Task = _builder.Task;
+            // Creates the task now, on this thread: the builder creates it lazily, and not thread-safely. Later reads of
+            // Task return this same task, whatever thread completes it meanwhile.
+            _ = _builder.Task;
         }
 
         /// <summary>The run's task, handed to the caller.</summary>
-        internal Task<TResult> Task { get; }
+        internal Task<TResult> Task => _builder.Task;
+
+        /// <summary>The timeout a <c>FailAfter</c> reports in its <see cref="TimeoutException"/>, or null.</summary>
+        protected virtual TimeSpan? Timeout => null;
 
         /// <summary>Registered once on the body's task.</summary>
         internal void OnBodyCompleted()
         {
-            var error = _scope.End<TValue, TResult>(_body, thrown: null, _shape, _timeout, out var result);
+            var error = _scope.End<TValue, TResult>(_body, thrown: null, _shape, Timeout, out var result);
             if (error is null)
             {
                 _builder.SetResult(result);
@@ -221,5 +226,12 @@ public sealed partial class CancelScope
                 _builder.SetException(error);
             }
         }
+    }
+
+    /// <summary>A run of <c>FailAfter</c>: also remembers the timeout, for the message of its <see cref="TimeoutException"/>.</summary>
+    private sealed class TimedScopeRun<TValue, TResult>(CancelScope scope, Task body, RunShape shape, TimeSpan timeout)
+        : ScopeRun<TValue, TResult>(scope, body, shape)
+    {
+        protected override TimeSpan? Timeout => timeout;
     }
 }

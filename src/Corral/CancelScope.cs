@@ -433,7 +433,9 @@ public sealed partial class CancelScope
             : new ScopeCancelledException(reason, cancellation, Token);
 
     /// <summary>Links the scope into the tree and arms its deadline. Called once, before the block runs.</summary>
-    internal void Open(long deadlineTicks)
+    /// <param name="deadlineTicks">The deadline, or <see cref="NoDeadline"/>.</param>
+    /// <param name="now">The clock reading the deadline was computed from, or <see cref="Timeouts.UnknownNow"/>.</param>
+    internal void Open(long deadlineTicks, long now = Timeouts.UnknownNow)
     {
         Debug.Assert(_state == 0, "a scope opens once");
         _openedTimestamp = DiagnosticClock.Now(_timeProvider);
@@ -464,7 +466,7 @@ public sealed partial class CancelScope
         Volatile.Write(ref _state, 1);
         if (deadlineTicks != NoDeadline)
         {
-            SetDeadline(deadlineTicks);
+            SetDeadline(deadlineTicks, now);
         }
     }
 
@@ -586,7 +588,12 @@ public sealed partial class CancelScope
         RefreshSubtree();
     }
 
-    private void SetDeadline(long ticks)
+    /// <summary>Sets the deadline; arms it, disarms it, or cancels at once if it has passed.</summary>
+    /// <param name="ticks">The deadline, or <see cref="NoDeadline"/>.</param>
+    /// <param name="now">A clock reading to judge "has passed" by (a timeout's own), or <see cref="Timeouts.UnknownNow"/> to read
+    /// the clock. A reading slightly in the past only means a deadline that passed since is armed instead of cancelling
+    /// here: the timer then fires at once, and never early.</param>
+    private void SetDeadline(long ticks, long now = Timeouts.UnknownNow)
     {
         var cancelNow = false;
         lock (this)
@@ -602,7 +609,7 @@ public sealed partial class CancelScope
             {
                 queue.Remove(this);
             }
-            else if (ticks <= _timeProvider.GetUtcNow().UtcTicks)
+            else if (ticks <= (now != Timeouts.UnknownNow ? now : _timeProvider.GetUtcNow().UtcTicks))
             {
                 queue.Remove(this);
                 cancelNow = true;

@@ -8,6 +8,9 @@ namespace Corral.Core;
 internal static class Timeouts
 {
     /// <summary>The longest single wait a timer accepts (0xfffffffe ms, about 49.7 days); longer waits are taken in pieces.</summary>
+    /// <summary>"No clock reading at hand": the callee reads the clock itself.</summary>
+    internal const long UnknownNow = long.MinValue;
+
     internal static readonly TimeSpan MaxSingleWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
 
     /// <summary>
@@ -16,8 +19,14 @@ internal static class Timeouts
     /// <returns><see cref="CancelScope.NoDeadline"/> for <see cref="Timeout.InfiniteTimeSpan"/>.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The timeout is negative (other than infinite), is
     /// <see cref="TimeSpan.MaxValue"/>, or puts the deadline past <see cref="DateTimeOffset.MaxValue"/>.</exception>
-    internal static long ToDeadlineTicks(TimeSpan timeout, TimeProvider timeProvider, string paramName)
+    internal static long ToDeadlineTicks(TimeSpan timeout, TimeProvider timeProvider, string paramName) =>
+        ToDeadlineTicks(timeout, timeProvider, paramName, out _);
+
+    /// <summary>As <see cref="ToDeadlineTicks(TimeSpan, TimeProvider, string)"/>, and gives the clock reading the deadline was
+    /// computed from (<see cref="UnknownNow"/> for an infinite timeout), so the caller need not read the clock again.</summary>
+    internal static long ToDeadlineTicks(TimeSpan timeout, TimeProvider timeProvider, string paramName, out long now)
     {
+        now = UnknownNow;
         if (timeout == Timeout.InfiniteTimeSpan)
         {
             return CancelScope.NoDeadline;
@@ -39,7 +48,7 @@ internal static class Timeouts
                 "TimeSpan.MaxValue is not a timeout. Use Timeout.InfiniteTimeSpan (or a scope without a deadline) for no deadline.");
         }
 
-        var now = timeProvider.GetUtcNow().UtcTicks;
+        now = timeProvider.GetUtcNow().UtcTicks;
         if (timeout.Ticks > DateTimeOffset.MaxValue.UtcTicks - now)
         {
             throw new ArgumentOutOfRangeException(

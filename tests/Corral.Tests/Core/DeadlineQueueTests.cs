@@ -86,6 +86,26 @@ public sealed class DeadlineQueueTests
     }
 
     [Fact]
+    public async Task MoveOnAfterAsync_TimerAlreadyArmedEarlier_ReadsTheClockOnce()
+    {
+        var time = new CountingTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMinutes(5), _ => Task.CompletedTask)); // arms the timer
+                time.Advance(TimeSpan.FromSeconds(1));
+                var before = time.UtcNowReads;
+                var timestampsBefore = time.TimestampReads;
+                Assert.True(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMinutes(5), _ => Task.CompletedTask));
+
+                // The reading that computed the deadline also judged whether it had passed; the timer did not move. (The
+                // fake clock answers GetTimestamp, the scope's diagnostic stamp, through GetUtcNow: not counted here.)
+                Assert.Equal(1, time.UtcNowReads - before - (time.TimestampReads - timestampsBefore));
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
     public async Task DeadlineQueue_TimerLeftArmedForAnExitedScope_LaterDeadlineStillFiresExactlyOnTime()
     {
         var time = new FakeTimeProvider();
@@ -149,6 +169,26 @@ public sealed class DeadlineQueueTests
         public int TimersCreated => Volatile.Read(ref _created);
 
         public int TimerChanges => Volatile.Read(ref _changes);
+
+        public int UtcNowReads => Volatile.Read(ref _utcNowReads);
+
+        private int _utcNowReads;
+
+        public int TimestampReads => Volatile.Read(ref _timestampReads);
+
+        private int _timestampReads;
+
+        public override long GetTimestamp()
+        {
+            Interlocked.Increment(ref _timestampReads);
+            return base.GetTimestamp();
+        }
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            Interlocked.Increment(ref _utcNowReads);
+            return base.GetUtcNow();
+        }
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
