@@ -56,15 +56,13 @@ internal static class Sizes
             return box?.MakeGenericType(resultType!, machine);
         }
 
-        var childWork = typeof(Func<CancellationToken, Task>);
         Add("Corral: a scope (`CancelScope`)", typeof(CancelScope));
         Add("Corral: a group (`TaskGroup`)", typeof(TaskGroup));
         Add("Corral: per child, its record (`TaskRecord`)", corral.GetType("Corral.Core.TaskRecord"));
         Add("Corral: per child that suspends, the callback that reports its end (`Action`)", typeof(Action));
-        Add("Corral: per child on the thread-pool path, the wrapper that awaits it (`RunChildAsync` box)", Box(typeof(TaskGroup), "RunChildAsync", null, childWork));
-        Add("Corral: per group, the body runner (`RunBodyAsync` box)", Box(typeof(TaskGroup), "RunBodyAsync", typeof(object), typeof(object)));
-        Add("Corral: per scope, the body runner (`RunVoidCoreAsync` box)", Box(typeof(CancelScope), "RunVoidCoreAsync", typeof(OperationCanceledException)));
-        Add("Corral: a lock object (`object`, one per scope and per group)", typeof(object));
+        Add("Corral: per child on the thread-pool path, the queued work item (`QueueUserWorkItemCallback<TaskRecord>`)", core.GetType("System.Threading.QueueUserWorkItemCallback`1")?.MakeGenericType(corral.GetType("Corral.Core.TaskRecord")!));
+        Add("Corral: per group whose body suspends, the body runner (`RunBodyAsync` box)", Box(typeof(TaskGroup), "RunBodyAsync", typeof(object), typeof(object)));
+        Add("Corral: per scope whose body suspends, its run (`ScopeRun`; its task is one more `Task<bool>`)", corral.GetType("Corral.CancelScope+ScopeRun`2")?.MakeGenericType(typeof(bool), typeof(bool)));
         Add("raw: the child's own state machine (`Work.YieldAsync` box)", Box(typeof(Work), "YieldAsync", null));
         Add("raw: `CancellationTokenSource`", typeof(CancellationTokenSource));
         Add("raw: linked token source (one parent)", core.GetType("System.Threading.CancellationTokenSource+Linked1CancellationTokenSource"));
