@@ -22,6 +22,9 @@
 //   3. A failure racing a cancellation: a task's exception is classified when it is caught; an
 //      OperationCanceledException seen while the scope is cancelled is dropped, anything else is kept.
 //   4. Cancel from many threads: forwarded to the scope, where the first reason wins.
+//   5. A child finishing (it counts, then marks itself, without the lock) racing a sweep in Track (under the lock): the
+//      sweep unlinks only marked records, so a running task is never dropped; one counted but not yet marked is swept by
+//      a later sweep, so the counter may run above the truth, never below it (Coyote: RaceTests.Track_Sweep...).
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
@@ -388,7 +391,8 @@ public sealed class TaskGroup
     /// Finishing does not unlink (<see cref="Untrack"/> takes no lock): the task that spawns and the tasks that finish would
     /// otherwise contend for the group's lock on every child, which on a busy group cost more than the rest of Start. Instead
     /// each Track sweeps the finished records out once they are more than half the list plus 16. With L live tasks the list
-    /// then never holds more than 2L + 34 records, and sweeping costs O(1) amortised per child.
+    /// then holds at most 2L + 34 records, plus any task caught between counting and marking itself (see <see cref="Untrack"/>),
+    /// and sweeping costs O(1) amortised per child.
     /// </remarks>
     private TaskRecord Track(TaskRecord record)
     {
@@ -445,20 +449,23 @@ public sealed class TaskGroup
 
         _trackedCount -= removed;
 
-        // Race: a task that set Finished but has not counted itself yet is swept and subtracted here, and adds its 1 a
-        // moment later; the counter is back in step then, and may only run a moment below the truth meanwhile.
+        // Race: a task that has counted itself but not yet set Finished is not swept now; it is swept (and subtracted) by a
+        // later sweep. So the counter may run a moment above the truth (a sweep comes a little early), never below it.
         Interlocked.Add(ref _finishedInList, -removed);
     }
 
     /// <summary>Marks a task finished (a later Track sweeps it out of the list); tells the watchdog if it had reported the task.</summary>
     private void Untrack(TaskRecord record)
     {
-        Volatile.Write(ref record.Finished, 1);
         if (record.Tracked)
         {
             // Only records in the list count (tracking may have been switched on or off since this one started).
+            // Counted *before* marked (found by Coyote): once a record shows as finished, its count is in, so the counter
+            // never runs below the truth and the list bound holds whenever no task is between these two lines.
             Interlocked.Increment(ref _finishedInList);
         }
+
+        Volatile.Write(ref record.Finished, 1);
 
         CorralMetrics.TaskFinished();
         Watchdog.OnTaskFinished(record);

@@ -19,6 +19,65 @@ public sealed class RaceTests(ITestOutputHelper output)
 
     private sealed class Boom(string message) : Exception(message);
 
+    /// <summary>
+    /// The lazy sweep of the group's task list (TaskGroup.Track): children finishing on other tasks, each counting and
+    /// marking itself without the lock, race the body starting more children, whose Track sweeps under the lock. A child
+    /// that has not returned is never missing from LiveTasks, a finished one is never in it, and the closed group lists none.
+    /// </summary>
+    [Fact]
+    public void Track_SweepRacingChildrenThatFinish_LiveTasksNeverLoseARunningTask()
+    {
+        Explore.Run(output, async () =>
+        {
+            const int Gated = 40;
+            var returned = new int[Gated];
+            TaskGroup? group = null;
+            await TaskGroup.RunAsync(async g =>
+            {
+                group = g;
+                var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                for (var i = 0; i < Gated; i++)
+                {
+                    var index = i;
+                    g.Start(
+                        async _ =>
+                        {
+                            await release.Task;
+                            Volatile.Write(ref returned[index], 1);
+                        },
+                        name: $"gated {index}");
+                }
+
+                var racer = Task.Run(release.SetResult);
+                for (var i = 0; i < 40; i++)
+                {
+                    g.Start(_ => Task.CompletedTask, name: "instant"); // each Track may sweep while gated children finish
+
+                    // List first, then read who has not returned: a child that has not returned after the listing had
+                    // not finished during it, so it must be listed (a sweep must never drop a running task).
+                    var live = new HashSet<string>();
+                    foreach (var task in g.LiveTasks())
+                    {
+                        Assert.True(task.Name != "instant", "a finished task is listed as live");
+                        live.Add(task.Name);
+                    }
+
+                    for (var j = 0; j < Gated; j++)
+                    {
+                        if (Volatile.Read(ref returned[j]) == 0)
+                        {
+                            Assert.True(live.Contains($"gated {j}"), $"running task 'gated {j}' is missing from the live tasks");
+                        }
+                    }
+                }
+
+                await racer;
+            });
+
+            Assert.Empty(group!.LiveTasks());
+        });
+    }
+
     /// <summary>TaskGroup race 1: a Start from another task racing the group's close is either run before the group returns, or refused.</summary>
     [Fact]
     public void Start_RacingTheClose_RunsBeforeReturnOrIsRefused()
