@@ -7,17 +7,26 @@
 // is gone after the first `yield`, and work the body started in the background is owned by nobody. That is PEP 789 in C#.
 //
 // THE SOLUTION (trio's as_safe_channel). The producer is ordinary async code that runs as a child task of a task group
-// (the consumer's, or a group of its own) inside its own cancel scope, and hands items over a bounded
-// System.Threading.Channels channel. The consumer reads the channel through this enumerator.
+// (the consumer's, or a group of its own) inside its own cancel scope, and hands items over a System.Threading.Channels
+// channel. The consumer reads the channel through this enumerator. The channel is unbounded with one reader (its TryRead
+// takes no lock); ProducerFlow bounds the writers with credits (capacity N, or one demand per waiting consumer for a
+// rendezvous), so the channel never holds more than the capacity allows.
 //
-//   consumer                               producer task (child of the group, in its own scope)
-//   --------                               ------------------------------------------------------
-//   MoveNextAsync: checkpoint, TryRead,    writer.WriteAsync(item): checkpoint, [rendezvous: take
-//     [rendezvous: post one demand],         one demand], write into the bounded channel
-//     wait for an item
-//   DisposeAsync: cancel the producer's    ends any way -> its task completes -> ObserveAsync
-//     scope, close the channels, wait        completes the channels (wakes the consumer)
-//     for the producer to end
+//   consumer                                 producer task (child of the group, in its own scope)
+//   --------                                 ------------------------------------------------------
+//   MoveNextAsync: checkpoint, TryRead,      writer.WriteAsync(item): checkpoint, take a slot (CAS), TryWrite;
+//     count it (publish every N/4);            no slot: register as waiting, look again, wait for the
+//     empty: publish / post the demand,        consumer to free half the buffer (hysteresis)
+//     wake a waiting writer, wait
+//   DisposeAsync: cancel the producer's      ends any way -> its task completes -> ObserveAsync
+//     scope, close the channel, wake           completes the channel (wakes the consumer)
+//     writers, wait for the producer to end
+//
+// SPEED (docs/adr/0007-safe-producers.md, "Speed"). An item costs, on each side, a call that completes synchronously: no
+// async state machine, no AsyncLocal lookup (AmbientScopeCache), one lock (the channel's TryWrite) and one CAS (the slot)
+// for the writer, no lock for the reader and one fenced exchange per N/4 items. A producer and a consumer that outpace each
+// other meet once per half buffer, not once per item: a full buffer wakes its writer when half of it is free, and an empty
+// one wakes its reader at the first item, whose continuation is queued to the thread pool while the writer keeps writing.
 //
 // OUTCOMES. The producer task ends Completed, Faulted (any exception that is not the group's cancellation) or Cancelled (the
 // group, or something above it, was cancelled). The consumer drains a Completed producer's items; a Faulted or Cancelled
@@ -26,7 +35,7 @@
 // THE RACES, CASE BY CASE.
 //   1. Producer failure vs. the consumer rethrowing it in the same group. The group must record the failure under the
 //      producer's name before the consumer can throw it, or the body's rethrow would be recorded first, as the body's.
-//      The producer runs through TaskGroup.Start<T>, which records a failure before the task completes; the channels are
+//      The producer runs through TaskGroup.Start<T>, which records a failure before the task completes; the channel is
 //      completed only after the task completed (ObserveAsync), and a consumer that sees the Faulted outcome early (it is set
 //      before the exception leaves the producer) first awaits _producerDone. So the consumer throws the very exception the
 //      group already holds, and the group's de-duplication by reference reports it once.
@@ -37,18 +46,42 @@
 //      _producerScope; the producer publishes _producerScope then reads _disposed; both with full fences (Interlocked).
 //      At least one of them sees the other, so the producer's scope is cancelled either way.
 //   4. Rendezvous demand vs. a consumer whose wait was cancelled (a MoveOnAfter around one MoveNextAsync). A demand can be
-//      left posted. The demand channel holds at most one, and the consumer posts one only after TryRead found nothing, so
-//      the producer runs at most one item ahead, and the next MoveNextAsync finds that item before posting another.
+//      left posted. A demand raises the limit to Consumed + 1, never further, and the consumer posts one only after TryRead
+//      found nothing, so the producer runs at most one item ahead, and the next MoveNextAsync finds that item (Consumed
+//      reaches the limit) before it posts another.
 //   5. An item arriving vs. the producer failing right after writing it. A MoveNextAsync waits only on an empty buffer, so the
 //      item that wakes it is the first written since, and it was written before the failure (program order in the producer;
 //      the failure cancels the consumer's wait only after it is recorded, and a wait already completed by the item stays
 //      completed). So a waiting MoveNextAsync returns that item, and the failure comes at the next call, deterministically.
 //      A MoveNextAsync that starts after the failure throws it at once, and items still buffered are dropped: the failure
 //      has cancelled the group, and a consumer in it may not go on as if nothing happened.
+//   6. A writer going to wait for room vs. the consumer making room (ProducerFlow). The writer sets RoomWanted, fences, then
+//      reads Limit; the consumer raises Limit with a fenced exchange, then reads RoomWanted (Dekker). At least one sees the
+//      other: the writer finds the room and does not wait, or the consumer finds the writer and wakes it once half the
+//      buffer is free. The consumer publishes Limit every N/4 items and always before it waits, so a waiting writer is woken
+//      by the read that frees half the buffer (or up to N/4 - 1 items later), or at the latest when the consumer finds the
+//      channel empty.
+//      INVARIANT: a writer reserves a slot and writes its item in one synchronous step (no await between the CAS and
+//      TryWrite), so an empty channel with a waiting consumer means no slot is held for long, and every slot taken becomes
+//      an item the consumer reads (or the channel is completed and the stream is ending).
+//   7. A writer waiting for room vs. DisposeAsync. DisposeAsync sets _disposed (full fence), completes the channel, then
+//      wakes the writers; a writer registers (under the gate, then a fence), then reads _disposed. A writer that registered
+//      after the wake sees _disposed; one that registered before is woken. Either way it fails at once instead of waiting
+//      forever (a shielded write; an unshielded one is cancelled with the producer's scope anyway).
+//   8. The checkpoint cache vs. a change of scope. AmbientScopeCache keys the scope on the ExecutionContext, which is
+//      immutable and replaced by every AsyncLocal write, so a write or a MoveNextAsync in a new scope sees a new context and
+//      looks the scope up; the scope's cancellation itself is read live every time (level-triggered).
+//   9. A writer waiting for room vs. the cancellation of the producer's scope. A wait on the producer scope's token (the
+//      usual one) registers nothing of its own: the enumeration registers WakeWriters on that token once, when the scope
+//      opens. The writer registers in the room signal, then reads the token; the token source marks itself cancelled before
+//      it runs callbacks. So either the writer sees the cancellation and throws without waiting, or the callback, which
+//      runs after, completes the signal the writer holds and the writer throws on its next look. A wait on any other token
+//      (a scope nested in the producer's, a linked token) watches that token itself (Task.WaitAsync).
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Channels;
@@ -82,12 +115,17 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// <summary>The token given to <c>GetAsyncEnumerator</c> (<c>WithCancellation</c>); obeyed by the consumer's waits.</summary>
     private readonly CancellationToken _enumeratorToken;
 
-    /// <summary>The items. Bounded: capacity N, or 1 for a rendezvous (with <see cref="_demand"/>).</summary>
+    /// <summary>The items. Unbounded, with one reader: <see cref="_flow"/> bounds the writers.</summary>
     private readonly Channel<T> _items;
 
-    /// <summary>Rendezvous only: a consumer waiting for an item posts one demand; the producer takes one before each write.</summary>
-    /// <remarks>INVARIANT: holds at most one demand (capacity 1), so the producer runs at most one item ahead (race case 4).</remarks>
-    private readonly Channel<bool>? _demand;
+    /// <summary>The reader of <see cref="_items"/>.</summary>
+    private readonly ChannelReader<T> _reader;
+
+    /// <summary>The slots: capacity N, or one demand posted by a waiting consumer for a rendezvous.</summary>
+    private readonly ProducerFlow _flow;
+
+    /// <summary>The consumer's ambient scope in the last ExecutionContext a MoveNextAsync ran in.</summary>
+    private readonly AmbientScopeCache _ambient = new();
 
     /// <summary>The writer handed to the producer.</summary>
     private readonly ProducerWriter<T> _writer;
@@ -105,7 +143,7 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// <summary>The exception the producer ended with, for <see cref="Faulted"/> and <see cref="Cancelled"/>.</summary>
     private Exception? _error;
 
-    /// <summary>Completes (never faults) once the producer task has ended and the channels are completed.</summary>
+    /// <summary>Completes (never faults) once the producer task has ended and the channel is completed.</summary>
     private Task _producerDone = Task.CompletedTask;
 
     /// <summary>1 once <see cref="DisposeAsync"/> was called: the consumer is gone.</summary>
@@ -131,22 +169,10 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
         _producer = producer;
         _name = name;
         _enumeratorToken = enumeratorToken;
-        _items = Channel.CreateBounded<T>(new BoundedChannelOptions(Math.Max(capacity, 1))
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        if (capacity == 0)
-        {
-            _demand = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-            {
-                SingleReader = false,
-                SingleWriter = true,
-                FullMode = BoundedChannelFullMode.Wait,
-            });
-        }
-
-        _writer = new ProducerWriter<T>(this, _items.Writer, _demand);
+        _items = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
+        _reader = _items.Reader;
+        _flow = new ProducerFlow(capacity);
+        _writer = new ProducerWriter<T>(this, _items.Writer, _flow);
     }
 
     /// <inheritdoc/>
@@ -196,10 +222,10 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
             return DeliverErrorAsync();
         }
 
-        var scope = CancelScope.Current;
-        if (ScopeWait.Checkpoint(scope, _enumeratorToken) is { } cancelled)
+        var scope = _ambient.Current;
+        if ((scope is not null && scope.IsCancellationRequested) || _enumeratorToken.IsCancellationRequested)
         {
-            return ValueTask.FromException<bool>(cancelled);
+            return ValueTask.FromException<bool>(ScopeWait.Checkpoint(scope, _enumeratorToken)!);
         }
 
         if (_outcome == Cancelled)
@@ -207,13 +233,14 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
             return DeliverErrorAsync();
         }
 
-        if (_items.Reader.TryRead(out var item))
+        // The fast path: no lock, no state machine, a completed ValueTask.
+        if (_reader.TryRead(out var item))
         {
             _current = item;
+            _flow.OnConsumed();
             return new ValueTask<bool>(true);
         }
 
-        _demand?.Writer.TryWrite(true);
         return WaitAsync(scope);
     }
 
@@ -233,9 +260,10 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
         // Race case 3: _disposed is published (full fence) before _producerScope is read.
         Volatile.Read(ref _producerScope)?.Cancel($"the consumer of '{_name}' stopped reading");
 
-        // A producer that ignores the cancellation (a shielded write) must not wait forever for a consumer that is gone.
-        _demand?.Writer.TryComplete();
+        // A producer that ignores the cancellation (a shielded write) must not wait forever for a consumer that is gone:
+        // writes fail on the completed channel, and a writer waiting for room wakes, sees ConsumerGone and fails (case 7).
         _items.Writer.TryComplete();
+        _flow.WakeWriters();
         await _producerDone.ConfigureAwait(false);
 
         if (_consumerDone is not null)
@@ -283,18 +311,22 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
             scope.Cancel($"the consumer of '{_name}' stopped reading");
         }
 
+        _flow.WatchCancellation(scope.Token);
         return _producer(_writer, scope.Token);
     }
 
-    /// <summary>Completes the channels once the producer task has ended (after the group recorded a failure: case 1).</summary>
+    /// <summary>Completes the channel once the producer task has ended (after the group recorded a failure: case 1).</summary>
     private async Task ObserveAsync(Task producerTask)
     {
         await producerTask.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Debug.Assert(_outcome != Running, "the producer task records its outcome before it ends");
         _items.Writer.TryComplete();
-        _demand?.Writer.TryComplete();
+        _flow.StopWatching();
+        _flow.WakeWriters();
     }
 
+    // Pooled: a consumer that outpaces its producer waits once per burst of items; its state machine is reused.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WaitAsync(CancelScope? scope)
     {
         var token = ScopeWait.Token(scope, _enumeratorToken, out var linked);
@@ -302,10 +334,12 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
         {
             while (true)
             {
+                // Rendezvous: post the demand that lets one write through. Any capacity: wake a writer waiting for room.
+                _flow.OnConsumerWaiting();
                 bool more;
                 try
                 {
-                    more = await _items.Reader.WaitToReadAsync(token).ConfigureAwait(false);
+                    more = await _reader.WaitToReadAsync(token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException e) when (token.IsCancellationRequested)
                 {
@@ -325,9 +359,10 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
 
                 // An item that arrived while this call waited was written before anything the producer did next: it is this
                 // call's, even if the producer has failed since (case 5).
-                if (_items.Reader.TryRead(out var item))
+                if (_reader.TryRead(out var item))
                 {
                     _current = item;
+                    _flow.OnConsumed();
                     return true;
                 }
 

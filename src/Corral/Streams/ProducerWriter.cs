@@ -1,9 +1,13 @@
-// The writer a safe producer writes to. It adds three things to the bounded channel's own writer:
-//   * every wait is a checkpoint of the ambient scope (the producer's scope, or one nested in it), and a cancelled wait
-//     throws the scope's cancellation with its reason;
-//   * rendezvous (capacity 0): a write first takes one demand posted by a waiting consumer, so the producer never runs ahead;
-//   * once the consumer is gone, a write fails at once instead of waiting forever (a shielded producer, say).
+// The writer a safe producer writes to. It adds four things to the channel's own writer:
+//   * every write and every wait is a checkpoint of the ambient scope (the producer's scope, or one nested in it), and a
+//     cancelled wait throws the scope's cancellation with its reason;
+//   * the bound: a write takes a slot from ProducerFlow (capacity N, or one demand of a waiting consumer for a rendezvous)
+//     before it writes, and a write that finds no slot waits until the consumer has made room (half the buffer: hysteresis);
+//   * once the consumer is gone, a write fails at once instead of waiting forever (a shielded producer, say);
+//   * the fast path is synchronous: a checkpoint (no AsyncLocal lookup while the ExecutionContext is the one seen last), one
+//     CAS for the slot and the channel's TryWrite, returning a completed ValueTask; the async machinery runs only for a wait.
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
@@ -17,58 +21,39 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
     /// <summary>The enumeration this writer feeds.</summary>
     private readonly ProducerSession<T> _session;
 
-    /// <summary>The bounded channel's writer.</summary>
+    /// <summary>The channel's writer (unbounded: <see cref="_flow"/> is the bound).</summary>
     private readonly ChannelWriter<T> _items;
 
-    /// <summary>Rendezvous only: the demands posted by a waiting consumer.</summary>
-    private readonly Channel<bool>? _demand;
+    /// <summary>The slots.</summary>
+    private readonly ProducerFlow _flow;
 
-    internal ProducerWriter(ProducerSession<T> session, ChannelWriter<T> items, Channel<bool>? demand)
+    /// <summary>The ambient scope of the last ExecutionContext a write ran in.</summary>
+    private readonly AmbientScopeCache _ambient = new();
+
+    internal ProducerWriter(ProducerSession<T> session, ChannelWriter<T> items, ProducerFlow flow)
     {
         _session = session;
         _items = items;
-        _demand = demand;
+        _flow = flow;
     }
 
     /// <inheritdoc/>
-    public override bool TryWrite(T item)
-    {
-        if (_session.ConsumerGone)
-        {
-            return false;
-        }
-
-        if (_demand is null)
-        {
-            return _items.TryWrite(item);
-        }
-
-        if (!_demand.Reader.TryRead(out _))
-        {
-            return false;
-        }
-
-        if (_items.TryWrite(item))
-        {
-            return true;
-        }
-
-        _demand.Writer.TryWrite(true); // give the demand back: the item did not go out.
-        return false;
-    }
+    public override bool TryWrite(T item) =>
+        !_session.ConsumerGone && _flow.TryReserve() && _items.TryWrite(item);
 
     /// <inheritdoc/>
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
-        var scope = CancelScope.Current;
-        if (ScopeWait.Checkpoint(scope, cancellationToken) is { } cancelled)
+        var scope = _ambient.Current;
+        if ((scope is not null && scope.IsCancellationRequested) || cancellationToken.IsCancellationRequested)
         {
-            return ValueTask.FromException(cancelled);
+            return ValueTask.FromException(ScopeWait.Checkpoint(scope, cancellationToken)!);
         }
 
-        if (_demand is null && !_session.ConsumerGone && _items.TryWrite(item))
+        // After DisposeAsync the channel is completed, so TryWrite fails and the slow path reports the consumer gone.
+        if (_flow.TryReserve())
         {
-            return default;
+            return _items.TryWrite(item) ? default : WriteClosedAsync(item, scope);
         }
 
         return WriteSlowAsync(item, scope, cancellationToken);
@@ -77,52 +62,48 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
     /// <inheritdoc/>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
     {
-        var scope = CancelScope.Current;
+        var scope = _ambient.Current;
         if (ScopeWait.Checkpoint(scope, cancellationToken) is { } cancelled)
         {
             return ValueTask.FromException<bool>(cancelled);
         }
 
-        return WaitToWriteSlowAsync(scope, cancellationToken);
+        if (_session.ConsumerGone)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        // The unbounded channel answers at once: true, or false (an exception) once the producer completed the writer.
+        return _flow.HasRoom ? _items.WaitToWriteAsync(CancellationToken.None) : WaitToWriteSlowAsync(scope, cancellationToken);
     }
 
     /// <inheritdoc/>
     public override bool TryComplete(Exception? error = null) => _items.TryComplete(error);
 
+    // Pooled: a producer that outpaces its consumer waits once per half buffer; its state machines are reused.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteSlowAsync(T item, CancelScope? scope, CancellationToken cancellationToken)
     {
         var token = ScopeWait.Token(scope, cancellationToken, out var linked);
         try
         {
-            if (_demand is not null)
-            {
-                while (!_demand.Reader.TryRead(out _))
-                {
-                    if (!await _demand.Reader.WaitToReadAsync(token).ConfigureAwait(false))
-                    {
-                        throw Gone(scope);
-                    }
-                }
-            }
-
-            if (_session.ConsumerGone)
+            if (!await WaitForRoomAsync(reserve: true, token).ConfigureAwait(false))
             {
                 throw Gone(scope);
             }
-
-            await _items.WriteAsync(item, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (token.IsCancellationRequested)
         {
             throw ScopeWait.Translate(scope, e);
         }
-        catch (ChannelClosedException) when (_session.ConsumerGone)
-        {
-            throw Gone(scope);
-        }
         finally
         {
             linked?.Dispose();
+        }
+
+        if (!_items.TryWrite(item))
+        {
+            await WriteClosedAsync(item, scope).ConfigureAwait(false);
         }
     }
 
@@ -131,12 +112,8 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
         var token = ScopeWait.Token(scope, cancellationToken, out var linked);
         try
         {
-            if (_demand is not null && !await _demand.Reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            return !_session.ConsumerGone && await _items.WaitToWriteAsync(token).ConfigureAwait(false);
+            return await WaitForRoomAsync(reserve: false, token).ConfigureAwait(false) &&
+                await _items.WaitToWriteAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (token.IsCancellationRequested)
         {
@@ -146,6 +123,52 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
         {
             linked?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Waits until this writer holds a slot (<paramref name="reserve"/>) or until a slot is free; false once the consumer is
+    /// gone.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WaitForRoomAsync(bool reserve, CancellationToken token)
+    {
+        while (true)
+        {
+            token.ThrowIfCancellationRequested();
+            if (_session.ConsumerGone)
+            {
+                return false;
+            }
+
+            if (reserve ? _flow.TryReserve() : _flow.HasRoom)
+            {
+                return true;
+            }
+
+            // Race cases 6 and 7: register, then look again. Whatever the consumer did before it could see the registration is
+            // visible now; whatever it does after, it does knowing a writer waits. The same for a cancellation (case 9).
+            var signal = _flow.RegisterWaiter();
+            if (_flow.RoomAfterRegistering || _session.ConsumerGone || token.IsCancellationRequested)
+            {
+                continue;
+            }
+
+            // The producer scope's cancellation wakes every waiting writer (one registration per enumeration); any other token
+            // (a nested scope's, a linked one) is watched by this wait alone.
+            await (_flow.WakesOnCancellationOf(token) ? signal : signal.WaitAsync(token)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A slot was taken but the channel is completed: the consumer left, or the producer completed the writer itself.</summary>
+    private async ValueTask WriteClosedAsync(T item, CancelScope? scope)
+    {
+        if (_session.ConsumerGone)
+        {
+            throw Gone(scope);
+        }
+
+        // The channel's own exception (ChannelClosedException, with the error the writer was completed with).
+        await _items.WriteAsync(item, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>

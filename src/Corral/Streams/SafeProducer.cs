@@ -58,7 +58,8 @@ public static class SafeProducer
     /// <item><b>Disposal.</b> Disposing at any point (before the first item, between items, after the end, twice) cancels and
     /// awaits the producer and never throws a cancellation. Items still buffered are dropped.</item>
     /// <item><b>Capacity.</b> 0 is a rendezvous: the producer's write waits for a consumer waiting in <c>MoveNextAsync</c>.
-    /// N &gt; 0 lets the producer run up to N items ahead.</item>
+    /// N &gt; 0 lets the producer run up to N items ahead; a write that finds the buffer full resumes once the consumer has
+    /// taken half of it (see <see cref="SafeProducerOptions.Capacity"/>).</item>
     /// </list>
     /// </remarks>
     public static IAsyncEnumerable<T> ProduceAsync<T>(Func<ChannelWriter<T>, CancellationToken, Task> producer, SafeProducerOptions? options = null)

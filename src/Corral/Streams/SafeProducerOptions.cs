@@ -25,7 +25,10 @@ public sealed class SafeProducerOptions
     /// <list type="bullet">
     /// <item><c>0</c> (the default, as trio's <c>as_safe_channel</c>): rendezvous. The producer is asked for an item only when the
     /// consumer waits in <c>MoveNextAsync</c>, so it never runs ahead and an early <c>break</c> wastes no work.</item>
-    /// <item><c>N &gt; 0</c>: a bounded buffer of <c>N</c> items; the producer's write waits while it is full. Use 64 or more for
+    /// <item><c>N &gt; 0</c>: a bounded buffer of <c>N</c> items; the producer is never more than <c>N</c> items ahead. A write
+    /// that finds the buffer full waits until the consumer has taken half of it (hysteresis: producer and consumer take turns
+    /// once per <c>N</c>/2 items, not once per item). The consumer reports what it took every <c>N</c>/4 items and whenever it
+    /// waits, so <c>TryWrite</c> may refuse an item while a few slots are free but not yet reported. Use 64 or more for
     /// throughput.</item>
     /// </list>
     /// </remarks>
