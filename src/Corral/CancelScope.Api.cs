@@ -266,10 +266,8 @@ public sealed partial class CancelScope
             return Task.FromException(scope.CreateCancelledException());
         }
 
-        return delay == TimeSpan.Zero ? Task.CompletedTask : SleepCoreAsync(scope, delay);
+        return delay == TimeSpan.Zero ? Task.CompletedTask : new Sleeper(scope, delay).Task;
     }
-
-    private static Task SleepCoreAsync(CancelScope? scope, TimeSpan delay) => new Sleeper(scope, delay).Task;
 
     /// <summary>
     /// Sleeps in pieces no longer than a timer accepts (about 49.7 days), on the scope's clock. When the scope is cancelled

@@ -63,18 +63,8 @@ public sealed partial class CancelScope
             return RunInAsyncFrame<TValue, TResult>(scope, body, shape, timeout);
         }
 
-        Task? task = null;
-        Exception? thrown = null;
         Ambient.Enter(scope);
-        try
-        {
-            task = Invoke(scope, body);
-        }
-        catch (Exception e)
-        {
-            thrown = e;
-        }
-
+        var task = Invoke(scope, body, out var thrown);
         ExecutionContext.Restore(saved);
         if (thrown is not null || task is null || task.IsCompleted)
         {
@@ -94,17 +84,7 @@ public sealed partial class CancelScope
     private static async Task<TResult> RunInAsyncFrame<TValue, TResult>(CancelScope scope, Delegate body, RunShape shape, TimeSpan? timeout)
     {
         Ambient.Enter(scope);
-        Task? task = null;
-        Exception? thrown = null;
-        try
-        {
-            task = Invoke(scope, body);
-        }
-        catch (Exception e)
-        {
-            thrown = e;
-        }
-
+        var task = Invoke(scope, body, out var thrown);
         if (task is not null)
         {
             await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -113,12 +93,23 @@ public sealed partial class CancelScope
         return await Completed<TValue, TResult>(scope, task, thrown, shape, timeout).ConfigureAwait(false);
     }
 
-    private static Task? Invoke(CancelScope scope, Delegate body) => body switch
+    /// <summary>Calls the body with the scope or its token; an exception it throws is returned in <paramref name="thrown"/>.</summary>
+    private static Task? Invoke(CancelScope scope, Delegate body, out Exception? thrown)
     {
-        Func<CancelScope, Task> withScope => withScope(scope),
-        Func<CancellationToken, Task> withToken => withToken(scope.Token),
-        _ => throw new InvalidOperationException("unknown body delegate"), // unreachable: the public methods pass only these
-    };
+        thrown = null;
+        try
+        {
+            // The public methods pass only these two delegate types.
+            return body is Func<CancelScope, Task> withScope
+                ? withScope(scope)
+                : ((Func<CancellationToken, Task>)body)(scope.Token);
+        }
+        catch (Exception e)
+        {
+            thrown = e;
+            return null;
+        }
+    }
 
     /// <summary>Ends the block of a body that has ended (or threw, or returned null) and returns the run's task.</summary>
     private static Task<TResult> Completed<TValue, TResult>(CancelScope scope, Task? task, Exception? thrown, RunShape shape, TimeSpan? timeout)

@@ -42,7 +42,7 @@
 // (token callbacks) runs. Code outside Corral must not lock a CancelScope; the class documents that.
 //
 // KNOWN LIMITS. Tokens are not "un-cancelled" (case 3). A cancelled scope keeps its deadline field
-// but disarms its timer.
+// but leaves the deadline queue.
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
@@ -471,7 +471,7 @@ public sealed partial class CancelScope
     }
 
     /// <summary>
-    /// Unlinks the scope from the tree and disarms its deadline. Called once, when the block has ended.
+    /// Unlinks the scope from the tree and takes its deadline out of the queue. Called once, when the block has ended.
     /// </summary>
     /// <returns>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled, or null: taken
     /// under the same lock that marks the scope exited, so each is either returned here or handed to an enclosing scope by

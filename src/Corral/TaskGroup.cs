@@ -339,16 +339,8 @@ public sealed class TaskGroup
         var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, callerFilePath, callerLineNumber);
 
         // The body's record is linked before the scope opens: until then nothing can reach the group (snapshots and the
-        // watchdog find it through the scope tree), so no lock is needed; Open's lock on the parent publishes the list.
-        bodyRecord = new TaskRecord(group, scope, "body", null, 0, callerFilePath, callerLineNumber);
-        if (TaskTree.TrackingEnabled)
-        {
-            bodyRecord.Tracked = true;
-            group._firstTask = bodyRecord;
-            group._trackedCount = 1;
-        }
-
-        CorralMetrics.TaskStarted();
+        // watchdog find it through the scope tree), so Track's lock is uncontended; Open's lock on the parent publishes it.
+        bodyRecord = group.Track(new TaskRecord(group, scope, "body", null, 0, callerFilePath, callerLineNumber));
         scope.Open(CancelScope.NoDeadline);
         return group;
     }

@@ -7,6 +7,7 @@
 //   * When the wait is cancelled by the scope: throw the scope's cancellation with its reason, not the bare
 //     OperationCanceledException the BCL throws.
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 
 namespace Corral;
@@ -17,6 +18,7 @@ internal static class ScopeWait
     /// <summary>Returns the cancellation a checkpoint in <paramref name="scope"/> throws now, or null when it may go on.</summary>
     /// <param name="scope">The ambient scope, or null outside Corral.</param>
     /// <param name="extra">A caller's token that must also be obeyed.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // every item of a safe producer passes here, twice
     internal static OperationCanceledException? Checkpoint(CancelScope? scope, CancellationToken extra = default)
     {
         if (scope is not null && scope.IsCancellationRequested)

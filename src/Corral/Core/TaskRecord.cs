@@ -49,7 +49,7 @@ internal sealed class TaskRecord
     /// <summary>The scope the task runs in: the group's, or for a <c>StartAsync</c> child its own scope (moved into the group's).</summary>
     internal CancelScope Scope { get; }
 
-    /// <summary>The given name, the delegate's expression, or <c>task #N</c> (derived on first read; a race derives it twice, alike).</summary>
+    /// <summary>The given name, the delegate's expression, or <c>task #N</c> (derived on first read; racing first reads agree).</summary>
     internal string Name
     {
         get
@@ -59,7 +59,9 @@ internal sealed class TaskRecord
                 return _name!;
             }
 
-            // Race: two first reads derive the same text; whichever write lands last wins, and both return equal strings.
+            // Race: a second first read may find _name already holding the first one's result (the flag not yet set) and
+            // derive from that. It still returns the same string, because ChooseName is idempotent on its own output
+            // (trimmed, one line, at most 80 characters; tested by ChooseName_AppliedToItsOwnResult_ReturnsItUnchanged).
             var derived = ChooseName(null, _name, _number);
             _name = derived;
             Volatile.Write(ref _nameIsDerived, true);

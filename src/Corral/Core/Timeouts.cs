@@ -7,10 +7,10 @@ namespace Corral.Core;
 /// <summary>Validation and conversion of the timeouts every API accepts, so all of them reject bad input alike.</summary>
 internal static class Timeouts
 {
-    /// <summary>The longest single wait a timer accepts (0xfffffffe ms, about 49.7 days); longer waits are taken in pieces.</summary>
     /// <summary>"No clock reading at hand": the callee reads the clock itself.</summary>
     internal const long UnknownNow = long.MinValue;
 
+    /// <summary>The longest single wait a timer accepts (0xfffffffe ms, about 49.7 days); longer waits are taken in pieces.</summary>
     internal static readonly TimeSpan MaxSingleWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
 
     /// <summary>

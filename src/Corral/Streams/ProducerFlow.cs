@@ -140,7 +140,7 @@ internal sealed class ProducerFlow
 
     /// <summary>
     /// Writer: registers as waiting for room and returns the signal the next wake completes. The caller must then look again
-    /// (<see cref="RoomAfterRegistering"/>, whether the consumer is gone, its token) before it waits: race cases 6, 7 and 9 in
+    /// (<see cref="RoomAfterRegistering"/>, whether the consumer is gone, its token) before it waits: race cases 6, 7 and 8 in
     /// ProducerSession.cs.
     /// </summary>
     internal Task RegisterWaiter()

@@ -23,7 +23,7 @@
 //     writers, wait for the producer to end
 //
 // SPEED (docs/adr/0007-safe-producers.md, "Speed"). An item costs, on each side, a call that completes synchronously: no
-// async state machine, no AsyncLocal lookup (AmbientScopeCache), one lock (the channel's TryWrite) and one CAS (the slot)
+// async state machine, one AsyncLocal read (the checkpoint), one lock (the channel's TryWrite) and one CAS (the slot)
 // for the writer, no lock for the reader and one fenced exchange per N/4 items. A producer and a consumer that outpace each
 // other meet once per half buffer, not once per item: a full buffer wakes its writer when half of it is free, and an empty
 // one wakes its reader at the first item, whose continuation is queued to the thread pool while the writer keeps writing.
@@ -68,10 +68,7 @@
 //      wakes the writers; a writer registers (under the gate, then a fence), then reads _disposed. A writer that registered
 //      after the wake sees _disposed; one that registered before is woken. Either way it fails at once instead of waiting
 //      forever (a shielded write; an unshielded one is cancelled with the producer's scope anyway).
-//   8. The checkpoint cache vs. a change of scope. AmbientScopeCache keys the scope on the ExecutionContext, which is
-//      immutable and replaced by every AsyncLocal write, so a write or a MoveNextAsync in a new scope sees a new context and
-//      looks the scope up; the scope's cancellation itself is read live every time (level-triggered).
-//   9. A writer waiting for room vs. the cancellation of the producer's scope. A wait on the producer scope's token (the
+//   8. A writer waiting for room vs. the cancellation of the producer's scope. A wait on the producer scope's token (the
 //      usual one) registers nothing of its own: the enumeration registers WakeWriters on that token once, when the scope
 //      opens. The writer registers in the room signal, then reads the token; the token source marks itself cancelled before
 //      it runs callbacks. So either the writer sees the cancellation and throws without waiting, or the callback, which
@@ -123,9 +120,6 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
 
     /// <summary>The slots: capacity N, or one demand posted by a waiting consumer for a rendezvous.</summary>
     private readonly ProducerFlow _flow;
-
-    /// <summary>The consumer's ambient scope in the last ExecutionContext a MoveNextAsync ran in.</summary>
-    private readonly AmbientScopeCache _ambient = new();
 
     /// <summary>The writer handed to the producer.</summary>
     private readonly ProducerWriter<T> _writer;
@@ -222,10 +216,10 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
             return DeliverErrorAsync();
         }
 
-        var scope = _ambient.Current;
-        if ((scope is not null && scope.IsCancellationRequested) || _enumeratorToken.IsCancellationRequested)
+        var scope = CancelScope.Current;
+        if (ScopeWait.Checkpoint(scope, _enumeratorToken) is { } cancelled)
         {
-            return ValueTask.FromException<bool>(ScopeWait.Checkpoint(scope, _enumeratorToken)!);
+            return ValueTask.FromException<bool>(cancelled);
         }
 
         if (_outcome == Cancelled)

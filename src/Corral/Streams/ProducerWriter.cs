@@ -4,7 +4,7 @@
 //   * the bound: a write takes a slot from ProducerFlow (capacity N, or one demand of a waiting consumer for a rendezvous)
 //     before it writes, and a write that finds no slot waits until the consumer has made room (half the buffer: hysteresis);
 //   * once the consumer is gone, a write fails at once instead of waiting forever (a shielded producer, say);
-//   * the fast path is synchronous: a checkpoint (no AsyncLocal lookup while the ExecutionContext is the one seen last), one
+//   * the fast path is synchronous: a checkpoint (one AsyncLocal read), one
 //     CAS for the slot and the channel's TryWrite, returning a completed ValueTask; the async machinery runs only for a wait.
 using System;
 using System.Runtime.CompilerServices;
@@ -27,9 +27,6 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
     /// <summary>The slots.</summary>
     private readonly ProducerFlow _flow;
 
-    /// <summary>The ambient scope of the last ExecutionContext a write ran in.</summary>
-    private readonly AmbientScopeCache _ambient = new();
-
     internal ProducerWriter(ProducerSession<T> session, ChannelWriter<T> items, ProducerFlow flow)
     {
         _session = session;
@@ -44,10 +41,10 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
     /// <inheritdoc/>
     public override ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
-        var scope = _ambient.Current;
-        if ((scope is not null && scope.IsCancellationRequested) || cancellationToken.IsCancellationRequested)
+        var scope = CancelScope.Current;
+        if (ScopeWait.Checkpoint(scope, cancellationToken) is { } cancelled)
         {
-            return ValueTask.FromException(ScopeWait.Checkpoint(scope, cancellationToken)!);
+            return ValueTask.FromException(cancelled);
         }
 
         // After DisposeAsync the channel is completed, so TryWrite fails and the slow path reports the consumer gone.
@@ -62,7 +59,7 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
     /// <inheritdoc/>
     public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
     {
-        var scope = _ambient.Current;
+        var scope = CancelScope.Current;
         if (ScopeWait.Checkpoint(scope, cancellationToken) is { } cancelled)
         {
             return ValueTask.FromException<bool>(cancelled);
@@ -146,7 +143,7 @@ internal sealed class ProducerWriter<T> : ChannelWriter<T>
             }
 
             // Race cases 6 and 7: register, then look again. Whatever the consumer did before it could see the registration is
-            // visible now; whatever it does after, it does knowing a writer waits. The same for a cancellation (case 9).
+            // visible now; whatever it does after, it does knowing a writer waits. The same for a cancellation (case 8).
             var signal = _flow.RegisterWaiter();
             if (_flow.RoomAfterRegistering || _session.ConsumerGone || token.IsCancellationRequested)
             {

@@ -10,7 +10,7 @@ namespace Corral.Tests;
 
 /// <summary>
 /// The flow control of safe producers (ProducerFlow): the bound, the hysteresis of a waiting writer, the rendezvous demand,
-/// the writer's synchronous API, and the cached checkpoints.
+/// the writer's synchronous API, and checkpoints that follow the ambient scope.
 /// </summary>
 public sealed class SafeProducerFlowTests
 {
@@ -226,7 +226,7 @@ public sealed class SafeProducerFlowTests
                 cancelled.Cancel("inner");
                 for (var i = 0; i < 2; i++)
                 {
-                    // The same ExecutionContext as the previous iteration: the cached scope must still be this one.
+                    // Back in the cancelled scope after each shield: the checkpoint must see it again.
                     await Assert.ThrowsAsync<ScopeCancelledException>(async () => await items.MoveNextAsync());
                     await CancelScope.ShieldAsync(async _ =>
                     {
