@@ -350,6 +350,109 @@ internal static class CodeFacts
             .OfType<VariableDeclaratorSyntax>()
             .Any(d => d.Initializer?.Value is BaseObjectCreationExpressionSyntax);
 
+    /// <summary>
+    /// The text that reads the value of <paramref name="expression"/> again when written at
+    /// <paramref name="position"/>, or null when there is no such text. Only a chain of names qualifies
+    /// (<c>ct</c>, <c>_stopping</c>, <c>this.options.Token</c>, <c>scope.Token</c>, <c>CancelScope.CurrentToken</c>):
+    /// <list type="bullet">
+    /// <item>every name is a parameter, local, field, property without parameters, type or namespace, after an
+    /// optional <c>this.</c>; a call, an indexer, an operator or a literal is not re-evaluated;</item>
+    /// <item>the first name binds to the same symbol at <paramref name="position"/> (it is in scope there and
+    /// nothing closer shadows it);</item>
+    /// <item>when the first name is a local or a parameter, its function never assigns it (nor passes it by
+    /// <c>ref</c> or <c>out</c>), so it still holds the value the expression read.</item>
+    /// </list>
+    /// </summary>
+    public static string? NameAt(ExpressionSyntax expression, int position, SemanticModel model, CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        if (!TryNameChain(expression, names, model, cancellationToken, out var first, out var firstSymbol))
+        {
+            return null;
+        }
+
+        if (first is IdentifierNameSyntax firstName)
+        {
+            var option = firstSymbol is INamespaceOrTypeSymbol ? SpeculativeBindingOption.BindAsTypeOrNamespace : SpeculativeBindingOption.BindAsExpression;
+            var there = model.GetSpeculativeSymbolInfo(position, SyntaxFactory.IdentifierName(firstName.Identifier.Text), option).Symbol;
+            if (!SymbolEqualityComparer.Default.Equals(there, firstSymbol)
+                || (firstSymbol is ILocalSymbol or IParameterSymbol && IsReassigned(firstSymbol, model, cancellationToken)))
+            {
+                return null;
+            }
+        }
+
+        return string.Join(".", names);
+    }
+
+    private static bool TryNameChain(ExpressionSyntax expression, List<string> names, SemanticModel model, CancellationToken cancellationToken, out ExpressionSyntax first, out ISymbol? firstSymbol)
+    {
+        switch (expression)
+        {
+            case ParenthesizedExpressionSyntax parenthesized:
+                return TryNameChain(parenthesized.Expression, names, model, cancellationToken, out first, out firstSymbol);
+            case ThisExpressionSyntax:
+                names.Add("this");
+                first = expression;
+                firstSymbol = null;
+                return true;
+            case IdentifierNameSyntax identifier:
+                names.Add(identifier.Identifier.Text);
+                first = identifier;
+                firstSymbol = model.GetSymbolInfo(identifier, cancellationToken).Symbol;
+                return firstSymbol is IParameterSymbol or ILocalSymbol or INamespaceOrTypeSymbol || IsPlainMember(firstSymbol);
+            case MemberAccessExpressionSyntax { RawKind: (int)SyntaxKind.SimpleMemberAccessExpression, Name: IdentifierNameSyntax name } member:
+                if (!TryNameChain(member.Expression, names, model, cancellationToken, out first, out firstSymbol))
+                {
+                    return false;
+                }
+
+                names.Add(name.Identifier.Text);
+                var symbol = model.GetSymbolInfo(member, cancellationToken).Symbol;
+                return symbol is INamespaceOrTypeSymbol || IsPlainMember(symbol);
+            default:
+                first = expression;
+                firstSymbol = null;
+                return false;
+        }
+    }
+
+    private static bool IsPlainMember(ISymbol? symbol) =>
+        symbol is IFieldSymbol || symbol is IPropertySymbol { Parameters.IsEmpty: true };
+
+    /// <summary>Whether the function that declares the local or parameter <paramref name="symbol"/> assigns it, or passes it by <c>ref</c> or <c>out</c>.</summary>
+    private static bool IsReassigned(ISymbol symbol, SemanticModel model, CancellationToken cancellationToken)
+    {
+        var declaration = symbol.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
+        var function = declaration is null ? null : EnclosingFunction(declaration);
+        if (function is null)
+        {
+            return true;
+        }
+
+        foreach (var identifier in function.DescendantNodes().OfType<IdentifierNameSyntax>())
+        {
+            if (identifier.Identifier.ValueText != symbol.Name)
+            {
+                continue;
+            }
+
+            var written = identifier.Ancestors().TakeWhile(a => a is ExpressionSyntax or ArgumentSyntax).Any(a => a switch
+            {
+                AssignmentExpressionSyntax assignment => assignment.Left.Span.Contains(identifier.Span),
+                ArgumentSyntax argument => !argument.RefKindKeyword.IsKind(SyntaxKind.None) && !argument.RefKindKeyword.IsKind(SyntaxKind.InKeyword),
+                RefExpressionSyntax => true,
+                _ => false,
+            });
+            if (written && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol, symbol))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The span a catch-clause diagnostic covers: from <c>catch</c> to the end of its declaration.</summary>
     public static Microsoft.CodeAnalysis.Text.TextSpan CatchHeaderSpan(CatchClauseSyntax catchClause) =>
         Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(

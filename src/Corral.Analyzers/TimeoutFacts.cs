@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -19,8 +21,21 @@ internal static class TimeoutFacts
     /// uses its token, it has a timeout, and it is linked to another token (or the try block also uses the
     /// caller's token). The catch clause must be unfiltered and catch cancellation.
     /// </summary>
-    public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        AmbiguousTimeoutSource(catchClause, model, types, cancellationToken, out _);
+
+    /// <summary>
+    /// The timeout source as <see cref="AmbiguousTimeoutSource(CatchClauseSyntax, SemanticModel, KnownTypes, CancellationToken)"/>
+    /// finds it, and the caller's tokens whose cancellation the catch mistakes for the timeout: every argument of
+    /// the <c>CreateLinkedTokenSource</c> call that made the source, then every caller's token the try block uses
+    /// itself (a <c>CancellationToken</c> parameter declared outside it, a Corral scope's <c>Token</c>,
+    /// <c>CancelScope.CurrentToken</c>), in source order; the same token may come more than once. Empty when the
+    /// source is not linked and the try block reaches the caller only through a Corral checkpoint, which names no
+    /// token.
+    /// </summary>
+    public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken, out ImmutableArray<ExpressionSyntax> callerTokens)
     {
+        callerTokens = ImmutableArray<ExpressionSyntax>.Empty;
         if (catchClause.Filter is not null
             || catchClause.Block.DescendantNodes().OfType<ThrowStatementSyntax>().Any(t => t.Expression is null)
             || catchClause.Parent is not TryStatementSyntax tryStatement
@@ -63,10 +78,62 @@ internal static class TimeoutFacts
 
             if (linked || CodeFacts.UsesCallerToken(tryStatement.Block, model, types, cancellationToken, out _))
             {
+                var tokens = ImmutableArray.CreateBuilder<ExpressionSyntax>();
+                if (linked)
+                {
+                    tokens.AddRange(((InvocationExpressionSyntax)initializer!).ArgumentList.Arguments.Select(a => a.Expression));
+                }
+
+                tokens.AddRange(CallerTokensUsed(tryStatement.Block, model, types, cancellationToken));
+                callerTokens = tokens.ToImmutable();
                 return source;
             }
         }
 
         return null;
+    }
+
+    /// <summary>Whether the first name of <paramref name="member"/> (<c>s</c> in <c>s.Token</c>) is declared inside <paramref name="block"/>: a scope of the block's own making.</summary>
+    private static bool DeclaredInside(MemberAccessExpressionSyntax member, BlockSyntax block, SemanticModel model, CancellationToken cancellationToken)
+    {
+        ExpressionSyntax first = member;
+        while (first is MemberAccessExpressionSyntax access)
+        {
+            first = access.Expression;
+        }
+
+        return model.GetSymbolInfo(first, cancellationToken).Symbol is { Kind: SymbolKind.Parameter or SymbolKind.Local } symbol
+            && symbol.DeclaringSyntaxReferences.Any(r => block.Span.Contains(r.Span));
+    }
+
+    /// <summary>
+    /// The expressions in <paramref name="block"/> that give a caller's token, by the test of
+    /// <see cref="CodeFacts.UsesCallerToken"/>: a <c>CancellationToken</c> parameter declared outside the block, or
+    /// a Corral property of type <c>CancellationToken</c> (<c>scope.Token</c>, <c>CancelScope.CurrentToken</c>).
+    /// </summary>
+    private static IEnumerable<ExpressionSyntax> CallerTokensUsed(BlockSyntax block, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        foreach (var descendant in block.DescendantNodes())
+        {
+            switch (descendant)
+            {
+                case IdentifierNameSyntax identifier
+                    when model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
+                        && types.IsCancellationToken(parameter.Type)
+                        && !parameter.DeclaringSyntaxReferences.Any(r => block.Span.Contains(r.Span)):
+                    yield return identifier;
+                    break;
+                case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" or "CurrentToken" } member when types.HasCorral:
+                    if (model.GetSymbolInfo(member, cancellationToken).Symbol is IPropertySymbol property
+                        && types.IsCorralEntryType(property.ContainingType)
+                        && types.IsCancellationToken(property.Type)
+                        && !DeclaredInside(member, block, model, cancellationToken))
+                    {
+                        yield return member;
+                    }
+
+                    break;
+            }
+        }
     }
 }
