@@ -667,21 +667,8 @@ public sealed class TaskGroup
             return;
         }
 
-        Task? task;
         Ambient.Enter(record);
-        try
-        {
-            task = work(_scope.Token);
-        }
-        catch (Exception e)
-        {
-            ExecutionContext.Restore(saved);
-            FinishChild(record, e);
-            return;
-        }
-
-        ExecutionContext.Restore(saved);
-        ObserveChild(record, task);
+        InvokeChild(work, record, saved);
     }
 
     /// <summary>
@@ -714,6 +701,18 @@ public sealed class TaskGroup
     {
         var work = (Func<CancellationToken, Task>)record.Pending!;
         record.Pending = null;
+        InvokeChild(work, record, restore: null);
+    }
+
+    /// <summary>
+    /// Calls a child's delegate in the current context (the child's ambient value is already set) and observes what it
+    /// returned or threw. With <paramref name="restore"/> (the inline start), the caller's context is put back right after
+    /// the synchronous call, before the group looks at the outcome, so that whatever finishing the child triggers (a
+    /// failure cancelling the group) runs in the caller's context, not the child's. A pool thread's context needs no
+    /// restoring: the pool resets it after the work item.
+    /// </summary>
+    private void InvokeChild(Func<CancellationToken, Task> work, TaskRecord record, ExecutionContext? restore)
+    {
         Task? task;
         try
         {
@@ -721,8 +720,18 @@ public sealed class TaskGroup
         }
         catch (Exception e)
         {
+            if (restore is not null)
+            {
+                ExecutionContext.Restore(restore);
+            }
+
             FinishChild(record, e);
             return;
+        }
+
+        if (restore is not null)
+        {
+            ExecutionContext.Restore(restore);
         }
 
         ObserveChild(record, task);
