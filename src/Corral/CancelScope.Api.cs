@@ -33,7 +33,7 @@ public sealed partial class CancelScope
     /// <returns>A task that completes when the body has, after the scope absorbed its own cancellation if that is how it ended.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException">Both <see cref="CancelScopeOptions.Deadline"/> and <see cref="CancelScopeOptions.Timeout"/> are set.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The options' timeout is invalid (see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The options' timeout is invalid (see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task}, string?)"/>).</exception>
     /// <remarks>
     /// <list type="bullet">
     /// <item>The body's <see cref="OperationCanceledException"/> is absorbed only when this scope's own cancel was called
@@ -66,29 +66,33 @@ public sealed partial class CancelScope
     /// <param name="timeout">How long the body may run. <see cref="TimeSpan.Zero"/> cancels at the first checkpoint;
     /// <see cref="Timeout.InfiniteTimeSpan"/> sets no deadline.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when it was cut off by this scope's cancellation.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative (other than infinite), is
     /// <see cref="TimeSpan.MaxValue"/>, or puts the deadline past <see cref="DateTimeOffset.MaxValue"/>.</exception>
     /// <remarks>Cancellation from outside is not absorbed: it propagates as <see cref="OperationCanceledException"/>.</remarks>
-    public static Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body)
+    public static Task<bool> MoveOnAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
         return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value if it finished in time.</summary>
     /// <typeparam name="T">The body's result type.</typeparam>
-    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>.</param>
+    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task}, string?)"/>.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns>The value, or a cut-off result.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
-    public static Task<ScopeResult<T>> MoveOnAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body)
+    public static Task<ScopeResult<T>> MoveOnAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
         return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
@@ -96,12 +100,14 @@ public sealed partial class CancelScope
     /// <param name="deadline">The instant on the clock of <see cref="Current"/> (or the system clock) at which the body is cancelled.
     /// A deadline in the past cancels at the first checkpoint.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when it was cut off.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
-    public static Task<bool> MoveOnAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body)
+    public static Task<bool> MoveOnAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
         return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
@@ -109,27 +115,32 @@ public sealed partial class CancelScope
     /// <typeparam name="T">The body's result type.</typeparam>
     /// <param name="deadline">The instant at which the body is cancelled.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns>The value, or a cut-off result.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
-    public static Task<ScopeResult<T>> MoveOnAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body)
+    public static Task<ScopeResult<T>> MoveOnAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
         return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and throws <see cref="TimeoutException"/> if it passes.</summary>
-    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task})"/>.</param>
+    /// <param name="timeout">How long the body may run; see <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, Task}, string?)"/>.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the message of the <see cref="TimeoutException"/>, the task tree and the
+    /// debugger display. Default: none.</param>
     /// <returns>A task that completes when the body has.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off; the cancellation is the inner exception.
     /// External cancellation is never turned into a timeout: it propagates as <see cref="OperationCanceledException"/>.</exception>
-    public static Task FailAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body)
+    public static Task FailAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
         return Run<bool, bool>(scope, body, RunShape.Fail, timeout);
     }
 
@@ -138,29 +149,35 @@ public sealed partial class CancelScope
     /// <typeparam name="T">The body's result type.</typeparam>
     /// <param name="timeout">How long the body may run.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the message of the <see cref="TimeoutException"/>, the task tree and the
+    /// debugger display. Default: none.</param>
     /// <returns>The body's value.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
     /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope
     /// (there is no value to return), or by cancellation from outside.</exception>
-    public static Task<T> FailAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body)
+    public static Task<T> FailAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false);
+        var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
         return Run<T, T>(scope, body, RunShape.FailValue, timeout);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and throws <see cref="TimeoutException"/> if it passes.</summary>
     /// <param name="deadline">The instant at which the body is cut off.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the message of the <see cref="TimeoutException"/>, the task tree and the
+    /// debugger display. Default: none.</param>
     /// <returns>A task that completes when the body has.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
-    public static Task FailAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body)
+    public static Task FailAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
         return Run<bool, bool>(scope, body, RunShape.Fail);
     }
 
@@ -169,13 +186,16 @@ public sealed partial class CancelScope
     /// <typeparam name="T">The body's result type.</typeparam>
     /// <param name="deadline">The instant at which the body is cut off.</param>
     /// <param name="body">The block; it receives the scope's token.</param>
+    /// <param name="name">A name for the scope, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the message of the <see cref="TimeoutException"/>, the task tree and the
+    /// debugger display. Default: none.</param>
     /// <returns>The body's value.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
-    public static Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body)
+    public static Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false);
+        var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
         return Run<T, T>(scope, body, RunShape.FailValue);
     }
 
@@ -186,14 +206,16 @@ public sealed partial class CancelScope
     /// <param name="body">The cleanup; it receives the shield's token, which enclosing cancellation does not reach.</param>
     /// <param name="timeout">The shield's own deadline; <see langword="null"/> or <see cref="Timeout.InfiniteTimeSpan"/> for none
     /// (then the cleanup must end by itself).</param>
+    /// <param name="name">A name for the shield, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns><see langword="true"/> when the body completed; <see langword="false"/> when the shield's own deadline cut it off.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
     /// <remarks>A timeout does not throw: a <c>finally</c> that throws would hide the exception that is unwinding.</remarks>
-    public static Task<bool> ShieldAsync(Func<CancellationToken, Task> body, TimeSpan? timeout = null)
+    public static Task<bool> ShieldAsync(Func<CancellationToken, Task> body, TimeSpan? timeout = null, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
+        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true, name);
         return Run<bool, bool>(scope, body, RunShape.Completed);
     }
 
@@ -201,13 +223,15 @@ public sealed partial class CancelScope
     /// <typeparam name="T">The body's result type.</typeparam>
     /// <param name="body">The work; it receives the shield's token.</param>
     /// <param name="timeout">The shield's own deadline, or <see langword="null"/> for none.</param>
+    /// <param name="name">A name for the shield, for diagnostics: <see cref="Name"/>, its <see cref="CancelReason"/> (so the messages of the
+    /// exceptions and watchdog reports that carry it), the task tree and the debugger display. Default: none.</param>
     /// <returns>The value, or a cut-off result when the shield's own deadline passed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
-    public static Task<ScopeResult<T>> ShieldAsync<T>(Func<CancellationToken, Task<T>> body, TimeSpan? timeout = null)
+    public static Task<ScopeResult<T>> ShieldAsync<T>(Func<CancellationToken, Task<T>> body, TimeSpan? timeout = null, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true);
+        var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true, name);
         return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
     }
 
@@ -383,18 +407,18 @@ public sealed partial class CancelScope
         return scope;
     }
 
-    private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield)
+    private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield, string? name)
     {
-        var scope = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield, kind);
+        var scope = new CancelScope(Ambient.Scope, name, timeProvider: null, shield, kind);
         // The clock reading the deadline came from also decides whether it has passed: one clock read, not two.
         var ticks = Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName, out var now);
         scope.Open(ticks, now);
         return scope;
     }
 
-    private static CancelScope OpenWithDeadline(long deadlineTicks, ScopeKind kind, bool shield)
+    private static CancelScope OpenWithDeadline(long deadlineTicks, ScopeKind kind, bool shield, string? name)
     {
-        var scope = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield, kind);
+        var scope = new CancelScope(Ambient.Scope, name, timeProvider: null, shield, kind);
         scope.Open(deadlineTicks);
         return scope;
     }

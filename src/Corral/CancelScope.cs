@@ -59,8 +59,8 @@ namespace Corral;
 /// </summary>
 /// <remarks>
 /// <para>Open one with the static methods (<see cref="RunAsync(Func{CancelScope, System.Threading.Tasks.Task}, CancelScopeOptions?)"/>,
-/// <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, System.Threading.Tasks.Task})"/>, <see cref="FailAfterAsync(TimeSpan, Func{CancellationToken, System.Threading.Tasks.Task})"/>,
-/// <see cref="ShieldAsync(Func{CancellationToken, System.Threading.Tasks.Task}, TimeSpan?)"/>); the body runs with the scope as
+/// <see cref="MoveOnAfterAsync(TimeSpan, Func{CancellationToken, System.Threading.Tasks.Task}, string?)"/>, <see cref="FailAfterAsync(TimeSpan, Func{CancellationToken, System.Threading.Tasks.Task}, string?)"/>,
+/// <see cref="ShieldAsync(Func{CancellationToken, System.Threading.Tasks.Task}, TimeSpan?, string?)"/>); the body runs with the scope as
 /// <see cref="Current"/>.</para>
 /// <list type="bullet">
 /// <item><b>Level-triggered.</b> Once cancelled (itself or through an unshielded ancestor), the scope stays cancelled until its
@@ -215,7 +215,8 @@ public sealed partial class CancelScope
     /// <summary>The live root scopes (for snapshots).</summary>
     internal static CancelScope[] LiveRoots() => s_roots.LiveChildren();
 
-    /// <summary>Gets the scope's name (from the options, the group, or the task), or <see langword="null"/>.</summary>
+    /// <summary>Gets the scope's name (from the options or the <c>name</c> argument of a timeout or shield method, the group, or
+    /// the task), or <see langword="null"/>.</summary>
     public string? Name { get; }
 
     /// <summary>Gets the clock this scope's deadline is measured on.</summary>

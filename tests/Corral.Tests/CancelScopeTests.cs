@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Time.Testing;
@@ -6,7 +7,8 @@ using Xunit;
 
 namespace Corral.Tests;
 
-/// <summary>Scope behaviour beyond the trio ports: exits as checkpoints, sleeps, and token callbacks.</summary>
+/// <summary>Scope behaviour beyond the trio ports: exits as checkpoints, sleeps, token callbacks, and the names of timeout and
+/// shield scopes.</summary>
 public sealed class CancelScopeTests
 {
     [Fact]
@@ -258,5 +260,233 @@ public sealed class CancelScopeTests
 
         // Reported once: by the task if it was still running when the callback threw, else by the group.
         Assert.IsType<FormatException>(Assert.Single(ex.GetExceptions<Exception>()));
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Names of the scopes the timeout and shield helpers open
+    // ----------------------------------------------------------------------------------------------
+
+    /// <summary>Every public timeout and shield helper, generic and not, by the name its tests call it.</summary>
+    public static TheoryData<string> TimeoutAndShieldHelpers => new()
+    {
+        "MoveOnAfterAsync", "MoveOnAfterAsync<T>", "MoveOnAtAsync", "MoveOnAtAsync<T>",
+        "FailAfterAsync", "FailAfterAsync<T>", "FailAtAsync", "FailAtAsync<T>",
+        "ShieldAsync", "ShieldAsync<T>",
+    };
+
+    [Theory]
+    [MemberData(nameof(TimeoutAndShieldHelpers))]
+    public async Task TimeoutAndShieldHelpers_NameGiven_BodySeesItAsCurrentNameAndInDisplay(string helper)
+    {
+        var (name, display) = await ScopeSeenByBodyAsync(helper, "fetch-user");
+
+        Assert.Equal("fetch-user", name);
+        var kind = helper.StartsWith("Shield", StringComparison.Ordinal) ? "Shield" : "Scope";
+        Assert.StartsWith($"{kind} 'fetch-user' running", display, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(TimeoutAndShieldHelpers))]
+    public async Task TimeoutAndShieldHelpers_NoNameGiven_BodySeesNullName(string helper)
+    {
+        var (name, display) = await ScopeSeenByBodyAsync(helper, name: null);
+
+        Assert.Null(name);
+        Assert.Contains("'(unnamed)'", display, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FailAfterAsync_NamedAndDeadlinePasses_TimeoutMessageAndReasonNameTheScope()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct), "fetch-user");
+
+                time.Advance(TimeSpan.FromSeconds(5));
+                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
+                Assert.Equal("The operation did not complete within 00:00:05; the deadline of scope 'fetch-user' passed.", error.Message);
+                var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
+                Assert.Equal("fetch-user", inner.Scope.Name);
+                Assert.Equal("scope 'fetch-user': deadline exceeded", inner.Reason.ToString());
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task FailAfterAsync_UnnamedAndDeadlinePasses_TimeoutMessageSaysTheScope()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct));
+
+                time.Advance(TimeSpan.FromSeconds(5));
+                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
+                Assert.Equal("The operation did not complete within 00:00:05; the deadline of the scope passed.", error.Message);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task FailAtAsyncT_NamedAndDeadlinePasses_TimeoutMessageNamesTheScope()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(5);
+                var run = CancelScope.FailAtAsync(
+                    deadline,
+                    async ct =>
+                    {
+                        await Task.Delay(Timeout.Infinite, ct);
+                        return 1;
+                    },
+                    "fetch-user");
+
+                time.Advance(TimeSpan.FromSeconds(5));
+                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
+                Assert.Equal(
+                    $"The operation did not complete by its deadline {deadline.ToString("O", CultureInfo.InvariantCulture)}; the deadline of scope 'fetch-user' passed.",
+                    error.Message);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+    }
+
+    [Fact]
+    public async Task MoveOnAfterAsync_NamedAndDeadlinePasses_CutOffWithReasonNamingTheScope()
+    {
+        var time = new FakeTimeProvider();
+        CancelScope? scope = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var run = CancelScope.MoveOnAfterAsync(
+                    TimeSpan.FromSeconds(1),
+                    ct =>
+                    {
+                        scope = CancelScope.Current;
+                        return Task.Delay(Timeout.Infinite, ct);
+                    },
+                    "warm-up");
+
+                time.Advance(TimeSpan.FromSeconds(1));
+                Assert.False(await run);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.Equal("warm-up", scope!.Name);
+        Assert.True(scope.CancelledCaught);
+        Assert.Equal("scope 'warm-up': deadline exceeded", scope.CancelReason!.ToString());
+    }
+
+    [Fact]
+    public async Task ShieldAsync_NamedInCancelledOuter_BodyRunsUncancelledInTheNamedShield()
+    {
+        string? name = null;
+        var shielded = false;
+        var tokenCancelled = true;
+        await CancelScope.RunAsync(async outer =>
+        {
+            outer.Cancel("outer");
+            var completed = await CancelScope.ShieldAsync(
+                ct =>
+                {
+                    name = CancelScope.Current!.Name;
+                    shielded = CancelScope.Current.Shield;
+                    tokenCancelled = ct.IsCancellationRequested;
+                    return Task.CompletedTask;
+                },
+                TimeSpan.FromSeconds(2),
+                "close-connection");
+            Assert.True(completed);
+        });
+
+        Assert.Equal("close-connection", name);
+        Assert.True(shielded);
+        Assert.False(tokenCancelled);
+    }
+
+    [Fact]
+    public async Task ShieldAsyncT_NamedAndItsTimeoutPasses_CutOffWithReasonNamingTheShield()
+    {
+        var time = new FakeTimeProvider();
+        CancelScope? shield = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var run = CancelScope.ShieldAsync(
+                    async ct =>
+                    {
+                        shield = CancelScope.Current;
+                        await Task.Delay(Timeout.Infinite, ct);
+                        return 1;
+                    },
+                    TimeSpan.FromSeconds(2),
+                    "flush");
+
+                time.Advance(TimeSpan.FromSeconds(2));
+                Assert.False((await run).Completed);
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.Equal("flush", shield!.Name);
+        Assert.Equal("scope 'flush': deadline exceeded", shield.CancelReason!.ToString());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="helper"/> on a fake clock whose deadlines never pass, with <paramref name="name"/> or (when null)
+    /// without the argument, and returns the name and debugger display of the scope its body ran in.
+    /// </summary>
+    private static async Task<(string? Name, string Display)> ScopeSeenByBodyAsync(string helper, string? name)
+    {
+        var time = new FakeTimeProvider();
+        (string? Name, string Display)? seen = null;
+        void Look()
+        {
+            var scope = CancelScope.Current!;
+            seen = (scope.Name, scope.ToString());
+        }
+
+        Task Body(CancellationToken _)
+        {
+            Look();
+            return Task.CompletedTask;
+        }
+
+        Task<int> ValueBody(CancellationToken _)
+        {
+            Look();
+            return Task.FromResult(1);
+        }
+
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var timeout = TimeSpan.FromSeconds(10);
+                var deadline = time.GetUtcNow() + timeout;
+                Task run = helper switch
+                {
+                    "MoveOnAfterAsync" => name is null ? CancelScope.MoveOnAfterAsync(timeout, Body) : CancelScope.MoveOnAfterAsync(timeout, Body, name),
+                    "MoveOnAfterAsync<T>" => name is null ? CancelScope.MoveOnAfterAsync(timeout, ValueBody) : CancelScope.MoveOnAfterAsync(timeout, ValueBody, name),
+                    "MoveOnAtAsync" => name is null ? CancelScope.MoveOnAtAsync(deadline, Body) : CancelScope.MoveOnAtAsync(deadline, Body, name),
+                    "MoveOnAtAsync<T>" => name is null ? CancelScope.MoveOnAtAsync(deadline, ValueBody) : CancelScope.MoveOnAtAsync(deadline, ValueBody, name),
+                    "FailAfterAsync" => name is null ? CancelScope.FailAfterAsync(timeout, Body) : CancelScope.FailAfterAsync(timeout, Body, name),
+                    "FailAfterAsync<T>" => name is null ? CancelScope.FailAfterAsync(timeout, ValueBody) : CancelScope.FailAfterAsync(timeout, ValueBody, name),
+                    "FailAtAsync" => name is null ? CancelScope.FailAtAsync(deadline, Body) : CancelScope.FailAtAsync(deadline, Body, name),
+                    "FailAtAsync<T>" => name is null ? CancelScope.FailAtAsync(deadline, ValueBody) : CancelScope.FailAtAsync(deadline, ValueBody, name),
+                    "ShieldAsync" => name is null ? CancelScope.ShieldAsync(Body, timeout) : CancelScope.ShieldAsync(Body, timeout, name),
+                    "ShieldAsync<T>" => name is null ? CancelScope.ShieldAsync(ValueBody, timeout) : CancelScope.ShieldAsync(ValueBody, timeout, name),
+                    _ => throw new ArgumentOutOfRangeException(nameof(helper), helper, "not a timeout or shield helper"),
+                };
+                await run;
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        Assert.NotNull(seen);
+        return seen.Value;
     }
 }

@@ -75,6 +75,59 @@ public sealed class TaskTreeTests
     }
 
     [Fact]
+    public async Task Capture_NamedTimeoutAndShieldScopes_ShowTheirNamesKindsAndDeadlines()
+    {
+        var time = new FakeTimeProvider();
+        var root = Guid.NewGuid().ToString("N");
+        TaskTreeSnapshot? snapshot = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                await CancelScope.FailAfterAsync(
+                    TimeSpan.FromSeconds(30),
+                    async _ =>
+                    {
+                        await CancelScope.MoveOnAtAsync(
+                            time.GetUtcNow() + TimeSpan.FromSeconds(10),
+                            async _ =>
+                            {
+                                await CancelScope.ShieldAsync(
+                                    _ =>
+                                    {
+                                        snapshot = TaskTree.Capture();
+                                        return Task.CompletedTask;
+                                    },
+                                    TimeSpan.FromSeconds(2),
+                                    root + "-close");
+                            },
+                            root + "-poll");
+                    },
+                    root + "-fetch");
+            },
+            new CancelScopeOptions { TimeProvider = time });
+
+        var fetch = Assert.Single(snapshot!.FindAll(n => n.Name == root + "-fetch"));
+        Assert.Equal(TaskTreeNodeKind.Scope, fetch.Kind);
+        Assert.Equal(time.Start + TimeSpan.FromSeconds(30), fetch.Deadline);
+
+        var poll = Assert.Single(fetch.Children);
+        Assert.Equal(root + "-poll", poll.Name);
+        Assert.Equal(TaskTreeNodeKind.Scope, poll.Kind);
+        Assert.Equal(time.Start + TimeSpan.FromSeconds(10), poll.Deadline);
+
+        var close = Assert.Single(poll.Children);
+        Assert.Equal(root + "-close", close.Name);
+        Assert.Equal(TaskTreeNodeKind.Shield, close.Kind);
+        Assert.True(close.Shield);
+        Assert.Equal(time.Start + TimeSpan.FromSeconds(2), close.Deadline);
+
+        var text = new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [fetch]).ToText();
+        Assert.Contains($"scope '{root}-fetch' running", text, StringComparison.Ordinal);
+        Assert.Contains($"scope '{root}-poll' running", text, StringComparison.Ordinal);
+        Assert.Contains($"shield '{root}-close' running", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Capture_AfterEverythingEnded_NothingOfOursLeft()
     {
         var name = Guid.NewGuid().ToString("N");

@@ -84,6 +84,41 @@ public sealed class WatchdogTests : IDisposable
     }
 
     [Fact]
+    public async Task Watchdog_TaskOutlivesNamedMoveOnAfterDeadline_ReasonNamesTheScope()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        var run = CancelScope.RunAsync(
+            _ => CancelScope.MoveOnAfterAsync(
+                TimeSpan.FromSeconds(1),
+                _ => TaskGroup.RunAsync(g =>
+                {
+                    g.Start(
+                        _ =>
+                        {
+                            started.SetResult();
+                            return release.Task;
+                        },
+                        _prefix + "-deaf");
+                    return Task.CompletedTask;
+                }),
+                _prefix + "-fetch"),
+            new CancelScopeOptions { TimeProvider = _time });
+
+        await started.Task;
+        _time.Advance(TimeSpan.FromSeconds(1)); // the named scope's deadline
+        _time.Advance(TimeSpan.FromSeconds(5)); // the grace period
+        var report = Assert.Single(Ours());
+        Assert.Equal(_prefix + "-deaf", report.TaskName);
+        Assert.Equal(CancelReasonKind.DeadlineExceeded, report.Reason!.Kind);
+        Assert.Equal(_prefix + "-fetch", report.Reason.Scope.Name);
+        Assert.Contains($"(scope '{_prefix}-fetch': deadline exceeded)", report.ToString(), StringComparison.Ordinal);
+
+        release.SetResult();
+        Assert.False((await run).Value);
+    }
+
+    [Fact]
     public async Task Watchdog_StillStuck_ReportsAgainAtGrowingIntervals()
     {
         var release = new TaskCompletionSource();
