@@ -232,6 +232,46 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
     }
 
     [Fact]
+    public async Task Failure_ExecuteAsyncThrowsBeforeItsFirstAwait_LoggedAndStopsApplication()
+    {
+        await using var host = TestHost.Create((_, _) => throw new InvalidOperationException("bad config"));
+        await host.StartAsync();
+        await host.Service!.RunCompletion;
+
+        var failed = Assert.Single(host.Errors, e => e.EventId.Name == "TaskFailed");
+        Assert.Contains("'body'", failed.Message, StringComparison.Ordinal);
+        Assert.True(host.Lifetime.ApplicationStopping.IsCancellationRequested);
+        await host.Host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_WhileRunning_CancelsTheGroupWithReason()
+    {
+        string? reason = null;
+        var host = TestHost.Create(async (group, ct) =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            finally
+            {
+                reason = group.Scope.CancelReason?.Message;
+            }
+        });
+        await host.StartAsync();
+        var run = host.Service!.RunCompletion;
+
+        host.Service.Dispose();
+        await run;
+
+        Assert.Equal("the service was disposed", reason);
+        Assert.Empty(host.Errors);
+        await host.Host.StopAsync();
+        await host.DisposeAsync();
+    }
+
+    [Fact]
     public async Task ExecuteAsync_CompletesNormally_HostKeepsRunning()
     {
         var done = false;
