@@ -1,0 +1,69 @@
+using System;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Corral.AspNetCore;
+
+/// <summary>
+/// An <see cref="HttpClient"/> handler that sends the ambient scope's deadline with each request, in the
+/// <see cref="CorralHttpHeaders.Timeout"/> header, so that a server using <c>UseCorralRequestScopes</c> stops work the
+/// caller will no longer wait for.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>When <see cref="CancelScope.CurrentDeadline"/> is set as the request is sent, the header carries the time that
+/// remains, measured on the ambient scope's <see cref="CancelScope.TimeProvider"/>, in whole milliseconds rounded down;
+/// <c>0</c> when the deadline has already passed (no exception: the request is cancelled by the scope's token, if the
+/// caller passed it); at most <see cref="CorralHttpHeaders.MaxTimeoutMilliseconds"/>.</item>
+/// <item>Without an effective deadline (outside any scope, or in scopes without one) it adds nothing.</item>
+/// <item>A <see cref="CorralHttpHeaders.Timeout"/> header the caller set on the request is left as it is.</item>
+/// <item>It does not cancel the request itself: pass <see cref="CancelScope.CurrentToken"/> (or the scope's token) to
+/// <see cref="HttpClient.SendAsync(HttpRequestMessage, CancellationToken)"/> as with any .NET API.</item>
+/// <item>Thread safe and stateless: one instance may serve any number of concurrent requests.</item>
+/// </list>
+/// </remarks>
+public sealed class CorralDeadlineHandler : DelegatingHandler
+{
+    /// <summary>Initializes a handler without an inner handler (the <see cref="IHttpClientFactory"/> sets it).</summary>
+    public CorralDeadlineHandler()
+    {
+    }
+
+    /// <summary>Initializes a handler that sends requests on through <paramref name="innerHandler"/>.</summary>
+    /// <param name="innerHandler">The handler that sends the request on.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="innerHandler"/> is null.</exception>
+    public CorralDeadlineHandler(HttpMessageHandler innerHandler)
+        : base(innerHandler ?? throw new ArgumentNullException(nameof(innerHandler)))
+    {
+    }
+
+    /// <inheritdoc/>
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        AddHeader(request);
+        return base.SendAsync(request, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        AddHeader(request);
+        return base.Send(request, cancellationToken);
+    }
+
+    /// <summary>Adds the header when the ambient scope has a deadline and the caller did not set one.</summary>
+    /// <param name="request">The request about to be sent.</param>
+    private static void AddHeader(HttpRequestMessage request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var scope = CancelScope.Current;
+        if (scope?.EffectiveDeadline is not { } deadline || request.Headers.Contains(CorralHttpHeaders.Timeout))
+        {
+            return;
+        }
+
+        var remaining = deadline - scope.TimeProvider.GetUtcNow();
+        request.Headers.TryAddWithoutValidation(CorralHttpHeaders.Timeout, CorralTimeoutHeader.Format(remaining));
+    }
+}
