@@ -1,0 +1,201 @@
+using System;
+using System.Net;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Corral.AspNetCore.Tests;
+
+public sealed class CorralDeadlineHandlerTests
+{
+    /// <summary>Answers every request with 200 and keeps the last request's Corral-Timeout values.</summary>
+    private sealed class CapturingHandler : HttpMessageHandler
+    {
+        public string? Values { get; private set; }
+
+        public int Requests { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            return Task.FromResult(Send(request, cancellationToken));
+        }
+
+        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests++;
+            Values = request.Headers.TryGetValues(CorralHttpHeaders.Timeout, out var values) ? string.Join("|", values) : null;
+            return new HttpResponseMessage(HttpStatusCode.OK);
+        }
+    }
+
+    private static async Task<string?> SendAsync(HttpRequestMessage? request = null)
+    {
+        var capture = new CapturingHandler();
+        using var invoker = new HttpMessageInvoker(new CorralDeadlineHandler(capture));
+        using var message = request ?? new HttpRequestMessage(HttpMethod.Get, "http://example.invalid/");
+        using var response = await invoker.SendAsync(message, CancellationToken.None);
+        Assert.Equal(1, capture.Requests);
+        return capture.Values;
+    }
+
+    [Fact]
+    public async Task SendAsync_AmbientDeadline_AddsRemainingMilliseconds()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                time.Advance(TimeSpan.FromSeconds(3));
+                values = await SendAsync();
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10), TimeProvider = time });
+
+        Assert.Equal("7000", values);
+    }
+
+    [Fact]
+    public async Task SendAsync_FractionalMillisecondsRemain_RoundsDown()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                time.Advance(TimeSpan.FromTicks(2_700)); // 0.27 ms
+                values = await SendAsync();
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromMilliseconds(10), TimeProvider = time });
+
+        Assert.Equal("9", values);
+    }
+
+    [Fact]
+    public async Task SendAsync_DeadlineOfAnOuterScope_UsesTheEffectiveDeadline()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ => await CancelScope.RunAsync(async _ => values = await SendAsync()),
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(2), TimeProvider = time });
+
+        Assert.Equal("2000", values);
+    }
+
+    [Fact]
+    public async Task SendAsync_DeadlinePassed_SendsZero()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                time.Advance(TimeSpan.FromSeconds(5));
+                values = await SendAsync();
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(1), TimeProvider = time });
+
+        Assert.Equal("0", values);
+    }
+
+    [Fact]
+    public async Task SendAsync_DeadlineBeyondEightDigits_SendsTheMaximum()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ => values = await SendAsync(),
+            new CancelScopeOptions { Timeout = TimeSpan.FromDays(30), TimeProvider = time });
+
+        Assert.Equal("99999999", values);
+    }
+
+    [Fact]
+    public async Task SendAsync_NoAmbientScope_AddsNothing()
+    {
+        Assert.Null(CancelScope.Current);
+        Assert.Null(await SendAsync());
+    }
+
+    [Fact]
+    public async Task SendAsync_ScopeWithoutDeadline_AddsNothing()
+    {
+        string? values = "not run";
+        await CancelScope.RunAsync(async _ => values = await SendAsync());
+        Assert.Null(values);
+    }
+
+    [Fact]
+    public async Task SendAsync_CallerSetTheHeader_LeavesItAlone()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, "http://example.invalid/");
+                request.Headers.Add(CorralHttpHeaders.Timeout, "123");
+                values = await SendAsync(request);
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10), TimeProvider = time });
+
+        Assert.Equal("123", values);
+    }
+
+    [Fact]
+    public async Task Send_AmbientDeadline_AddsRemainingMilliseconds()
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            _ =>
+            {
+                var capture = new CapturingHandler();
+                using var invoker = new HttpMessageInvoker(new CorralDeadlineHandler(capture));
+                using var request = new HttpRequestMessage(HttpMethod.Get, "http://example.invalid/");
+                using var response = invoker.Send(request, CancellationToken.None);
+                values = capture.Values;
+                return Task.CompletedTask;
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(4), TimeProvider = time });
+
+        Assert.Equal("4000", values);
+    }
+
+    [Fact]
+    public void Constructor_NullInnerHandler_ThrowsArgumentNullException()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => new CorralDeadlineHandler(null!));
+        Assert.Equal("innerHandler", e.ParamName);
+    }
+
+    [Fact]
+    public void AddCorralDeadlines_NullBuilder_ThrowsArgumentNullException()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => CorralHttpClientBuilderExtensions.AddCorralDeadlines(null!));
+        Assert.Equal("builder", e.ParamName);
+    }
+
+    [Fact]
+    public async Task AddCorralDeadlines_FactoryClient_SendsTheAmbientDeadline()
+    {
+        var capture = new CapturingHandler();
+        var services = new ServiceCollection();
+        services.AddHttpClient("downstream").ConfigurePrimaryHttpMessageHandler(() => capture).AddCorralDeadlines();
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("downstream");
+
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async scope =>
+            {
+                using var response = await client.GetAsync(new Uri("http://example.invalid/"), scope.Token);
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromMilliseconds(2500), TimeProvider = time });
+
+        Assert.Equal("2500", capture.Values);
+    }
+}
