@@ -310,9 +310,7 @@ internal static class CodeFacts
             switch (descendant)
             {
                 case IdentifierNameSyntax identifier:
-                    if (model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
-                        && types.IsCancellationToken(parameter.Type)
-                        && !parameter.DeclaringSyntaxReferences.Any(r => node.Span.Contains(r.Span)))
+                    if (CallerTokenParameter(identifier, node, model, types, cancellationToken) is { } parameter)
                     {
                         parameterName ??= parameter.Name;
                         return true;
@@ -336,6 +334,17 @@ internal static class CodeFacts
 
         return found;
     }
+
+    /// <summary>
+    /// The parameter <paramref name="identifier"/> names when it is a <c>CancellationToken</c> parameter declared outside
+    /// <paramref name="node"/> (a caller's token, as <paramref name="node"/> sees it); otherwise null.
+    /// </summary>
+    public static IParameterSymbol? CallerTokenParameter(IdentifierNameSyntax identifier, SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
+            && types.IsCancellationToken(parameter.Type)
+            && !parameter.DeclaringSyntaxReferences.Any(r => node.Span.Contains(r.Span))
+            ? parameter
+            : null;
 
     /// <summary>
     /// Whether <paramref name="expression"/> is <c>source.Token</c> of a local <c>CancellationTokenSource</c> that the

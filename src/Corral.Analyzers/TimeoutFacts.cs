@@ -118,9 +118,7 @@ internal static class TimeoutFacts
             switch (descendant)
             {
                 case IdentifierNameSyntax identifier
-                    when model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
-                        && types.IsCancellationToken(parameter.Type)
-                        && !parameter.DeclaringSyntaxReferences.Any(r => block.Span.Contains(r.Span)):
+                    when CodeFacts.CallerTokenParameter(identifier, block, model, types, cancellationToken) is not null:
                     yield return identifier;
                     break;
                 case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" or "CurrentToken" } member when types.HasCorral:
