@@ -335,7 +335,7 @@ public sealed class TaskGroup
 
     private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber, out TaskRecord bodyRecord)
     {
-        var scope = new CancelScope(Ambient.Scope, options?.Name, timeProvider: null, shield: false, ScopeKind.TaskGroup);
+        var scope = new CancelScope(Ambient.Scope, options?.Name, options?.TimeProvider, shield: false, ScopeKind.TaskGroup);
         var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, callerFilePath, callerLineNumber);
 
         // The body's record is linked before the scope opens: until then nothing can reach the group (snapshots and the

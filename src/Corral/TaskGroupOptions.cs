@@ -10,4 +10,11 @@ public sealed class TaskGroupOptions
     /// <summary>Gets or sets where <see cref="TaskGroup.Start(System.Func{System.Threading.CancellationToken, System.Threading.Tasks.Task}, string?, string?, string?, int)"/>
     /// runs a child first. Default: <see cref="ChildStartMode.Inline"/>.</summary>
     public ChildStartMode StartMode { get; set; }
+
+    /// <summary>
+    /// Gets or sets the clock of the group's scope, inherited by the scopes and children inside it (their deadlines, the
+    /// watchdog's times). Default: <see langword="null"/>, the enclosing scope's clock, or
+    /// <see cref="System.TimeProvider.System"/> at the root; as <see cref="CancelScopeOptions.TimeProvider"/> for a scope.
+    /// </summary>
+    public System.TimeProvider? TimeProvider { get; set; }
 }

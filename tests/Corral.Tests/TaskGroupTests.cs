@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Corral.Tests;
@@ -506,5 +507,60 @@ public sealed class TaskGroupTests
         var outer = new TaskGroupException("outer", [new TaskFailure("nested", inner)]);
         Assert.Equal("1 task(s) failed in task group 'outer': nested: TaskGroupException: 1 task(s) failed in task group 'inner'", outer.Message);
         Assert.Equal("nested: TaskGroupException: 1 task(s) failed in task group 'inner'", outer.Failures[0].ToString());
+    }
+
+    [Fact]
+    public async Task RunAsync_TimeProviderOption_GroupChildrenAndTheirDeadlinesUseIt()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        TimeProvider? inChild = null;
+        DateTimeOffset? deadlineInChild = null;
+        var sleeping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slept = false;
+
+        await TaskGroup.RunAsync(
+            async group =>
+            {
+                Assert.Same(clock, group.Scope.TimeProvider);
+                group.Start(async _ =>
+                {
+                    inChild = CancelScope.Current!.TimeProvider;
+                    await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(5), _ =>
+                    {
+                        deadlineInChild = CancelScope.CurrentDeadline;
+                        return Task.CompletedTask;
+                    });
+                    var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
+                    sleeping.SetResult();
+                    await sleep;
+                    slept = true;
+                });
+
+                await sleeping.Task;
+                Assert.False(slept);
+                clock.Advance(TimeSpan.FromSeconds(1));
+            },
+            new TaskGroupOptions { TimeProvider = clock });
+
+        Assert.Same(clock, inChild);
+        Assert.Equal(clock.Start + TimeSpan.FromSeconds(5), deadlineInChild);
+        Assert.True(slept);
+    }
+
+    [Fact]
+    public async Task RunAsync_NoTimeProviderOption_InheritsTheEnclosingScopesClock()
+    {
+        var clock = new FakeTimeProvider();
+        TimeProvider? inGroup = null;
+
+        await CancelScope.RunAsync(
+            _ => TaskGroup.RunAsync(group =>
+            {
+                inGroup = group.Scope.TimeProvider;
+                return Task.CompletedTask;
+            }),
+            new CancelScopeOptions { TimeProvider = clock });
+
+        Assert.Same(clock, inGroup);
     }
 }
