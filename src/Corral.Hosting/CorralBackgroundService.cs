@@ -188,7 +188,8 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !run.IsCompleted)
         {
-            s_logStopTimedOut(_logger, Name, DescribeStillRunning(), null);
+            // The group is still running here (the run loop has not ended), so the stop began with it set.
+            s_logStopTimedOut(_logger, Name, group is null ? "(unknown)" : DescribeStillRunning(group), null);
             return;
         }
 
@@ -247,15 +248,7 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         Exception? failure = null;
         try
         {
-            var time = TimeProvider;
-            if (ReferenceEquals(time, TimeProvider.System))
-            {
-                await RunGroupAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                await CancelScope.RunAsync(_ => RunGroupAsync(), new CancelScopeOptions { TimeProvider = time }).ConfigureAwait(false);
-            }
+            await RunGroupAsync().ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -289,7 +282,7 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
 
             return ExecuteAsync(group, group.Scope.Token);
         },
-        new TaskGroupOptions { Name = Name });
+        new TaskGroupOptions { Name = Name, TimeProvider = TimeProvider });
 
     /// <summary>Logs every failure once; stops the application, or keeps the failure for <see cref="StopAsync"/> to throw.</summary>
     private void OnFailure(Exception failure)
@@ -323,20 +316,13 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Names the tasks of this service's group still running, from the task tree.</summary>
-    private string DescribeStillRunning()
+    /// <summary>Names the tasks of the service's group still running.</summary>
+    private static string DescribeStillRunning(TaskGroup group)
     {
         var names = new List<string>();
-        var snapshot = TaskTree.Capture();
-        foreach (var node in snapshot.FindAll(n => n.Kind == TaskTreeNodeKind.TaskGroup && n.Name == Name))
+        foreach (var task in group.LiveTasks())
         {
-            foreach (var child in node.Children)
-            {
-                if (child.Kind == TaskTreeNodeKind.Task && child.State != TaskTreeNodeState.Finished)
-                {
-                    names.Add($"'{child.Name}'");
-                }
-            }
+            names.Add($"'{task.Name}'");
         }
 
         return names.Count == 0 ? "(unknown: task tracking is off)" : string.Join(", ", names);

@@ -40,13 +40,15 @@ internal sealed class CorralWatchdogConfigurator : IHostedLifecycleService, IDis
 
     public Task StartingAsync(CancellationToken cancellationToken)
     {
+        // A copy: the options instance is shared by the host's services, and Dispose recognizes its own settings by reference.
+        var wanted = _options.Watchdog;
         var installed = new WatchdogOptions
         {
-            Enabled = _options.WatchdogEnabled,
-            GracePeriod = _options.WatchdogGracePeriod,
-            MaxReportInterval = _options.WatchdogMaxReportInterval,
-            TimeProvider = _options.TimeProvider ?? TimeProvider.System,
-            Logger = _loggerFactory.CreateLogger(LoggerCategory),
+            Enabled = wanted.Enabled,
+            GracePeriod = wanted.GracePeriod,
+            MaxReportInterval = wanted.MaxReportInterval,
+            TimeProvider = wanted.TimeProvider,
+            Logger = wanted.Logger ?? _loggerFactory.CreateLogger(LoggerCategory),
         };
 
         lock (_gate)

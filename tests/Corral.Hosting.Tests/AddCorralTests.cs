@@ -22,8 +22,8 @@ public sealed class AddCorralTests : WatchdogRestoringTests
             body: null,
             corral: o =>
             {
-                o.TimeProvider = time;
-                o.WatchdogGracePeriod = TimeSpan.FromSeconds(2);
+                o.Watchdog.TimeProvider = time;
+                o.Watchdog.GracePeriod = TimeSpan.FromSeconds(2);
             });
         await host.StartAsync();
         Assert.Equal(TimeSpan.FromSeconds(2), Watchdog.Options.GracePeriod);
@@ -85,10 +85,21 @@ public sealed class AddCorralTests : WatchdogRestoringTests
     [Fact]
     public async Task AddCorral_WatchdogDisabled_Configured()
     {
-        await using var host = TestHost.Create(body: null, corral: o => o.WatchdogEnabled = false);
+        await using var host = TestHost.Create(body: null, corral: o => o.Watchdog.Enabled = false);
         await host.StartAsync();
 
         Assert.False(Watchdog.Options.Enabled);
+        await host.Host.StopAsync();
+    }
+
+    [Fact]
+    public async Task AddCorral_LoggerSetInOptions_WatchdogUsesItNotTheHosts()
+    {
+        var own = new CapturingLoggerProvider().CreateLogger("mine");
+        await using var host = TestHost.Create(body: null, corral: o => o.Watchdog.Logger = own);
+        await host.StartAsync();
+
+        Assert.Same(own, Watchdog.Options.Logger);
         await host.Host.StopAsync();
     }
 
@@ -97,21 +108,21 @@ public sealed class AddCorralTests : WatchdogRestoringTests
     {
         var services = new ServiceCollection();
         services.AddLogging();
-        services.AddCorral(o => o.WatchdogGracePeriod = TimeSpan.FromSeconds(3));
-        services.AddCorral(o => o.WatchdogMaxReportInterval = TimeSpan.FromSeconds(30));
+        services.AddCorral(o => o.Watchdog.GracePeriod = TimeSpan.FromSeconds(3));
+        services.AddCorral(o => o.Watchdog.MaxReportInterval = TimeSpan.FromSeconds(30));
         services.AddCorral();
 
         Assert.Single(services, d => d.ServiceType == typeof(IHostedService));
         using var provider = services.BuildServiceProvider();
         var options = provider.GetRequiredService<IOptions<CorralHostingOptions>>().Value;
-        Assert.Equal(TimeSpan.FromSeconds(3), options.WatchdogGracePeriod);
-        Assert.Equal(TimeSpan.FromSeconds(30), options.WatchdogMaxReportInterval);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.Watchdog.GracePeriod);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Watchdog.MaxReportInterval);
     }
 
     [Fact]
     public async Task AddCorral_BadGracePeriod_HostStartThrows()
     {
-        await using var host = TestHost.Create(body: null, corral: o => o.WatchdogGracePeriod = TimeSpan.Zero);
+        await using var host = TestHost.Create(body: null, corral: o => o.Watchdog.GracePeriod = TimeSpan.Zero);
 
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(host.StartAsync);
     }
@@ -126,9 +137,10 @@ public sealed class AddCorralTests : WatchdogRestoringTests
     public void Defaults_AreDocumentedValues()
     {
         var options = new CorralHostingOptions();
-        Assert.True(options.WatchdogEnabled);
-        Assert.Equal(TimeSpan.FromSeconds(5), options.WatchdogGracePeriod);
-        Assert.Equal(TimeSpan.FromMinutes(5), options.WatchdogMaxReportInterval);
-        Assert.Null(options.TimeProvider);
+        Assert.True(options.Watchdog.Enabled);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Watchdog.GracePeriod);
+        Assert.Equal(TimeSpan.FromMinutes(5), options.Watchdog.MaxReportInterval);
+        Assert.Same(TimeProvider.System, options.Watchdog.TimeProvider);
+        Assert.Null(options.Watchdog.Logger);
     }
 }

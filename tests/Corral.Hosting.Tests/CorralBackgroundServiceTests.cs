@@ -124,8 +124,8 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
             time: time,
             corral: o =>
             {
-                o.TimeProvider = time;
-                o.WatchdogGracePeriod = TimeSpan.FromSeconds(5);
+                o.Watchdog.TimeProvider = time;
+                o.Watchdog.GracePeriod = TimeSpan.FromSeconds(5);
             });
         Watchdog.TaskReported += onReport;
         try
@@ -158,6 +158,44 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
         {
             Watchdog.TaskReported -= onReport;
         }
+    }
+
+    [Fact]
+    public async Task StopAsync_TokenFiresWhileAnotherServiceHasTheSameName_NamesOnlyItsOwnTasks()
+    {
+        var release = NewSignal();
+        var startedA = NewSignal();
+        var startedB = NewSignal();
+        Func<TaskGroup, CancellationToken, Task> Stuck(string child, TaskCompletionSource started) => (group, _) =>
+        {
+            group.Start(
+                _ =>
+                {
+                    started.SetResult();
+                    return release.Task; // never looks at its token
+                },
+                child);
+            return Task.CompletedTask;
+        };
+
+        await using var a = TestHost.Create(Stuck("a-stuck", startedA), name: "same-name", addCorral: false);
+        await using var b = TestHost.Create(Stuck("b-stuck", startedB), name: "same-name", addCorral: false);
+        await a.StartAsync();
+        await b.StartAsync();
+        await Task.WhenAll(startedA.Task, startedB.Task);
+
+        using var shutdownTimeout = new CancellationTokenSource();
+        var stop = a.Host.StopAsync(shutdownTimeout.Token);
+        await shutdownTimeout.CancelAsync();
+        await stop;
+
+        var timedOut = Assert.Single(a.Logs.Entries, e => e.EventId.Name == "StopTimedOut");
+        Assert.Contains("'a-stuck'", timedOut.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("'b-stuck'", timedOut.Message, StringComparison.Ordinal);
+
+        release.SetResult();
+        await a.Service!.RunCompletion;
+        await b.Service!.RunCompletion;
     }
 
     [Fact]
