@@ -86,60 +86,28 @@ public sealed class CorralRequestScopeMiddlewareTests
         Assert.Equal("GET /observe", observed.Name);
     }
 
-    [Fact]
-    public async Task UseCorralRequestScopes_NoHeader_DefaultTimeoutApplies()
+    // The rule: the header's timeout, else the default, else none; either cut down to the maximum. (null: not set.)
+    [Theory]
+    [InlineData(null, 5_000, null, 5_000)] // no header: the default applies
+    [InlineData("60000", null, 10_000, 10_000)] // a header above the maximum is capped
+    [InlineData("3000", null, 10_000, 3_000)] // a header below the maximum is kept
+    [InlineData(null, 30_000, 10_000, 10_000)] // a default above the maximum is capped too
+    [InlineData("250", 30_000, null, 250)] // a header wins over the default, even a shorter one
+    public async Task UseCorralRequestScopes_HeaderDefaultAndMaxTimeout_DeadlineFollowsTheRule(
+        string? header, int? defaultMs, int? maxMs, int expectedMs)
     {
         var time = new FakeTimeProvider();
-        var observed = await ObserveAsync(
-            new CorralRequestScopeOptions { TimeProvider = time, DefaultTimeout = TimeSpan.FromSeconds(5) }, header: null);
+        var options = new CorralRequestScopeOptions
+        {
+            TimeProvider = time,
+            DefaultTimeout = defaultMs is { } d ? TimeSpan.FromMilliseconds(d) : null,
+            MaxTimeout = maxMs is { } m ? TimeSpan.FromMilliseconds(m) : null,
+        };
 
-        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(5), observed.Deadline);
-    }
+        var observed = await ObserveAsync(options, header);
 
-    [Fact]
-    public async Task UseCorralRequestScopes_HeaderAboveMaxTimeout_IsCappedAtMaxTimeout()
-    {
-        var time = new FakeTimeProvider();
-        var observed = await ObserveAsync(
-            new CorralRequestScopeOptions { TimeProvider = time, MaxTimeout = TimeSpan.FromSeconds(10) }, "60000");
-
-        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(10), observed.Deadline);
-    }
-
-    [Fact]
-    public async Task UseCorralRequestScopes_HeaderBelowMaxTimeout_IsKept()
-    {
-        var time = new FakeTimeProvider();
-        var observed = await ObserveAsync(
-            new CorralRequestScopeOptions { TimeProvider = time, MaxTimeout = TimeSpan.FromSeconds(10) }, "3000");
-
-        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(3), observed.Deadline);
-    }
-
-    [Fact]
-    public async Task UseCorralRequestScopes_DefaultTimeoutAboveMaxTimeout_IsCappedAtMaxTimeout()
-    {
-        var time = new FakeTimeProvider();
-        var observed = await ObserveAsync(
-            new CorralRequestScopeOptions
-            {
-                TimeProvider = time,
-                DefaultTimeout = TimeSpan.FromSeconds(30),
-                MaxTimeout = TimeSpan.FromSeconds(10),
-            },
-            header: null);
-
-        Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(10), observed.Deadline);
-    }
-
-    [Fact]
-    public async Task UseCorralRequestScopes_HeaderShorterThanDefault_HeaderWins()
-    {
-        var time = new FakeTimeProvider();
-        var observed = await ObserveAsync(
-            new CorralRequestScopeOptions { TimeProvider = time, DefaultTimeout = TimeSpan.FromSeconds(30) }, "250");
-
-        Assert.Equal(time.GetUtcNow() + TimeSpan.FromMilliseconds(250), observed.Deadline);
+        Assert.Equal(HttpStatusCode.OK, observed.Status);
+        Assert.Equal(time.GetUtcNow() + TimeSpan.FromMilliseconds(expectedMs), observed.Deadline);
     }
 
     [Theory]
