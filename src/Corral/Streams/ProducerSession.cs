@@ -42,9 +42,10 @@
 //   2. Producer failure vs. the consumer's wait being cancelled by it. Recording the failure cancels the group; a consumer
 //      waiting in the group's scope wakes with an OperationCanceledException. _outcome was set before the exception left
 //      the producer, so the consumer finds Faulted and delivers the failure (after case 1's wait) instead of a cancellation.
-//   3. DisposeAsync vs. the producer's scope opening (ThreadPool start mode). DisposeAsync sets _disposed then reads
-//      _producerScope; the producer publishes _producerScope then reads _disposed; both with full fences (Interlocked).
-//      At least one of them sees the other, so the producer's scope is cancelled either way.
+//   3. DisposeAsync vs. the producer's scope opening (ThreadPool start mode). DisposeAsync moves _consumer from Reading to
+//      Leaving, then reads _producerScope; the producer publishes _producerScope, then reads _consumer; both with full
+//      fences (Interlocked). At least one of them sees the other, so the producer's scope is cancelled either way, and
+//      before the producer's code runs when the producer is the one that sees it.
 //   4. Rendezvous demand vs. a consumer whose wait was cancelled (a MoveOnAfter around one MoveNextAsync). A demand can be
 //      left posted. A demand raises the limit to Consumed + 1, never further, and the consumer posts one only after TryRead
 //      found nothing, so the producer runs at most one item ahead, and the next MoveNextAsync finds that item (Consumed
@@ -64,16 +65,24 @@
 //      INVARIANT: a writer reserves a slot and writes its item in one synchronous step (no await between the CAS and
 //      TryWrite), so an empty channel with a waiting consumer means no slot is held for long, and every slot taken becomes
 //      an item the consumer reads (or the channel is completed and the stream is ending).
-//   7. A writer waiting for room vs. DisposeAsync. DisposeAsync sets _disposed (full fence), completes the channel, then
-//      wakes the writers; a writer registers (under the gate, then a fence), then reads _disposed. A writer that registered
-//      after the wake sees _disposed; one that registered before is woken. Either way it fails at once instead of waiting
-//      forever (a shielded write; an unshielded one is cancelled with the producer's scope anyway).
+//   7. A writer waiting for room vs. DisposeAsync. DisposeAsync sets _consumer to Gone (full fence), completes the channel,
+//      then wakes the writers; a writer registers (under the gate, then a fence), then reads _consumer. A writer that
+//      registered after the wake sees Gone; one that registered before is woken. Either way it fails at once instead of
+//      waiting forever (a shielded write; an unshielded one is cancelled with the producer's scope anyway).
 //   8. A writer waiting for room vs. the cancellation of the producer's scope. A wait on the producer scope's token (the
 //      usual one) registers nothing of its own: the enumeration registers WakeWriters on that token once, when the scope
 //      opens. The writer registers in the room signal, then reads the token; the token source marks itself cancelled before
 //      it runs callbacks. So either the writer sees the cancellation and throws without waiting, or the callback, which
 //      runs after, completes the signal the writer holds and the writer throws on its next look. A wait on any other token
 //      (a scope nested in the producer's, a linked token) watches that token itself (Task.WaitAsync).
+//   9. A writer running as the consumer leaves (issue 12). A writer that finds the consumer gone throws the cancellation of
+//      its scope, or, when no cancellation reaches it (a shielded write), ChannelClosedException, which is a failure of the
+//      producer. So "gone" must never be visible before the producer's scope is cancelled: DisposeAsync cancels the scope
+//      (Leaving: Cancel refreshes the whole subtree before it returns) and only then publishes Gone (a full fence), and a
+//      writer reads Gone before it reads its scope's verdict. The cases: the writer reads Reading or Leaving (it goes on
+//      writing, or waits and is woken by the cancellation: case 8); or it reads Gone, and then its scope's verdict already
+//      says cancelled unless a shield keeps it out. Publishing Gone first (the order before issue 12) let a writer in
+//      between take the shielded path and fail the producer: 0.3-40 % of breaks threw TaskGroupException from DisposeAsync.
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
@@ -88,7 +97,7 @@ namespace Corral;
 
 /// <summary>One enumeration of a safe producer: the channel, the producer task and the consumer's side of it.</summary>
 /// <typeparam name="T">The item type.</typeparam>
-[DebuggerDisplay("producer '{_name,nq}' outcome={_outcome} disposed={_disposed}")]
+[DebuggerDisplay("producer '{_name,nq}' outcome={_outcome} consumer={_consumer}")]
 internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
 {
     /// <summary>Outcome: the producer task is running (or has not started).</summary>
@@ -102,6 +111,15 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
 
     /// <summary>Outcome: the producer task ended with the cancellation of its group; <see cref="_error"/> holds it.</summary>
     private const int Cancelled = 3;
+
+    /// <summary>Consumer: enumerating; <see cref="DisposeAsync"/> has not been called.</summary>
+    private const int Reading = 0;
+
+    /// <summary>Consumer: <see cref="DisposeAsync"/> is cancelling the producer's scope; writers do not see the consumer gone yet.</summary>
+    private const int Leaving = 1;
+
+    /// <summary>Consumer: gone, and the producer's scope (if it opened) was cancelled before this became visible (race case 9).</summary>
+    private const int Gone = 2;
 
     /// <summary>The producer's code.</summary>
     private readonly Func<ChannelWriter<T>, CancellationToken, Task> _producer;
@@ -140,8 +158,9 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// <summary>Completes (never faults) once the producer task has ended and the channel is completed.</summary>
     private Task _producerDone = Task.CompletedTask;
 
-    /// <summary>1 once <see cref="DisposeAsync"/> was called: the consumer is gone.</summary>
-    private int _disposed;
+    /// <summary><see cref="Reading"/>, <see cref="Leaving"/> or <see cref="Gone"/>; moves forward only.</summary>
+    /// <remarks>INVARIANT: <see cref="Gone"/> is written only after the producer's scope, if published, was cancelled (race case 9).</remarks>
+    private int _consumer;
 
     /// <summary>Consumer side: the stream ended or its error was delivered; later MoveNextAsync calls return false.</summary>
     private bool _finished;
@@ -175,8 +194,8 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// <summary>Gets the producer's name.</summary>
     internal string Name => _name;
 
-    /// <summary>Gets a value indicating whether the consumer has disposed the enumerator.</summary>
-    internal bool ConsumerGone => Volatile.Read(ref _disposed) != 0;
+    /// <summary>Gets a value indicating whether the consumer has disposed the enumerator and the producer's scope is cancelled.</summary>
+    internal bool ConsumerGone => Volatile.Read(ref _consumer) == Gone;
 
     /// <summary>Starts an enumeration whose producer is a child of <paramref name="group"/>, or of a group of its own when null.</summary>
     internal static ProducerSession<T> Start(
@@ -205,7 +224,7 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// <inheritdoc/>
     public ValueTask<bool> MoveNextAsync()
     {
-        if (_finished || ConsumerGone)
+        if (_finished || Volatile.Read(ref _consumer) != Reading)
         {
             return new ValueTask<bool>(false);
         }
@@ -244,15 +263,17 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (Interlocked.CompareExchange(ref _consumer, Leaving, Reading) != Reading)
         {
             return;
         }
 
         _current = default!;
 
-        // Race case 3: _disposed is published (full fence) before _producerScope is read.
-        Volatile.Read(ref _producerScope)?.Cancel($"the consumer of '{_name}' stopped reading");
+        // Race case 3: Leaving is published (full fence) before _producerScope is read. Race case 9: the scope is cancelled
+        // (its whole subtree refreshed) before any writer can see the consumer gone.
+        Volatile.Read(ref _producerScope)?.Cancel(StoppedReading);
+        Interlocked.Exchange(ref _consumer, Gone);
 
         // A producer that ignores the cancellation (a shielded write) must not wait forever for a consumer that is gone:
         // writes fail on the completed channel, and a writer waiting for room wakes, sees ConsumerGone and fails (case 7).
@@ -266,6 +287,9 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
             await EndOwnGroupAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The reason the producer's scope is cancelled with when the consumer leaves.</summary>
+    private string StoppedReading => $"the consumer of '{_name}' stopped reading";
 
     /// <summary>Maps a ChannelClosedException a write met to what the producer should see.</summary>
     internal Exception ConsumerGoneException() =>
@@ -298,11 +322,11 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
 
     private Task RunInScopeAsync(CancelScope scope)
     {
-        // Race case 3: publish the scope (full fence), then look for a consumer that left meanwhile.
+        // Race case 3: publish the scope (full fence), then look for a consumer that is leaving or left meanwhile.
         Interlocked.Exchange(ref _producerScope, scope);
-        if (ConsumerGone)
+        if (Volatile.Read(ref _consumer) != Reading)
         {
-            scope.Cancel($"the consumer of '{_name}' stopped reading");
+            scope.Cancel(StoppedReading);
         }
 
         _flow.WatchCancellation(scope.Token);

@@ -528,6 +528,60 @@ public sealed class SafeProducerTests
         Assert.False(await e.MoveNextAsync()); // after disposal: the end, not an exception
     }
 
+    /// <summary>
+    /// Regression (issue 12): breaking out while a writer is inside <c>WriteAsync</c> made <c>DisposeAsync</c> throw
+    /// <see cref="TaskGroupException"/> (<see cref="ChannelClosedException"/> "The consumer of producer ... stopped reading")
+    /// in 0.3–40 % of breaks: the consumer was marked gone before the producer's scope was cancelled, and a writer in that gap
+    /// took the path meant for shielded writes. The race needs a writer running on another thread as the consumer leaves, so
+    /// the test breaks thousands of times and fails on the first throw; each break is bounded by <see cref="Gate.Hang"/>.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(4, 1)]
+    [InlineData(1, 3)]
+    [InlineData(2, 3)]
+    [InlineData(4, 3)]
+    public async Task DisposeAsync_BreakWhileWritersWrite_NeverThrows(int capacity, int writers)
+    {
+        const int Breaks = 2_000;
+        var options = new SafeProducerOptions { Capacity = capacity, Name = "producer" };
+        var stream = SafeProducer.ProduceAsync<int>(
+            writers == 1
+                ? ForeverAsync
+                : (w, ct) => TaskGroup.RunAsync(
+                    g =>
+                    {
+                        for (var i = 0; i < writers; i++)
+                        {
+                            g.Start(ct => ForeverAsync(w, ct), "writer");
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    new TaskGroupOptions { StartMode = ChildStartMode.ThreadPool }),
+            options);
+
+        for (var n = 0; n < Breaks; n++)
+        {
+            var read = 0;
+            async Task ConsumeAsync()
+            {
+                await foreach (var item in stream)
+                {
+                    if (++read == 4)
+                    {
+                        break; // disposes the enumerator while the writers write
+                    }
+                }
+            }
+
+            var e = await Record.ExceptionAsync(() => ConsumeAsync().Within());
+            Assert.True(e is null, $"break {n + 1} of {Breaks} (capacity {capacity}, {writers} writer(s)): DisposeAsync threw {e}");
+            Assert.Equal(4, read);
+        }
+    }
+
     [Fact]
     public async Task DisposeAsync_InGroupBeforeFirstMoveNext_ProducerEndsAndGroupCloses()
     {
