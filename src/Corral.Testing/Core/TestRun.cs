@@ -21,12 +21,18 @@
 //    RunSynchronizationContext turns every Post into a task on that scheduler, so `await` comes back to the thread and
 //    TaskScheduler.Current is the run's everywhere in it. The ready queue runs in batches (trio's): what becomes ready
 //    while a batch runs waits for the next batch, and with a seed each batch is shuffled, so a seed fixes the order.
-// 2. A static AsyncLocal (s_current) marks every ExecutionContext that descends from the run. Its change handler runs
-//    on every thread that switches into or out of such a context, so the run counts the other threads that are running
-//    its code right now: a Task.Run worker, a continuation a library resumed on the thread pool. While any runs, the run
-//    is not quiet. Work queued to the thread pool but not started yet has no thread; ThreadPool.PendingWorkItemCount
-//    covers it (process-wide, so another test's backlog only delays a jump, never makes one early), and one yield with a
-//    re-check covers the instant between a pool thread taking an item and entering its context.
+// 2. What runs elsewhere must be seen. The runtime never inlines a ConfigureAwait(false) continuation on a thread that
+//    has a SynchronizationContext or a non-default TaskScheduler (the very things that make `await` come back to the
+//    run), so every such continuation that completes on the scheduler thread — inside Corral and inside libraries — is
+//    queued to the thread pool. Three signals cover it: (a) a static AsyncLocal (s_current) marks every ExecutionContext
+//    that descends from the run, and its change handler counts the other threads running the run's code (an async
+//    method's continuation, a Task.Run worker); (b) ThreadPool.PendingWorkItemCount covers work queued and not started;
+//    (c) the pool's busy-thread count above the lowest ever seen in the process covers bare delegates registered with
+//    UnsafeOnCompleted, which carry no ExecutionContext (Corral's scopes and groups register theirs so). (b) and (c) are
+//    process-wide: another test's work only delays the run; an excess that lasts 100 ms is taken for someone else's.
+//    The loop avoids the hop where it can: timers fire and the root scope ends with no SynchronizationContext on the
+//    thread, so their ConfigureAwait(false) continuations run inline, in order. It raises the pool's minimum threads so a
+//    queued continuation is not starved by a test host's blocked threads.
 // 3. When the run is quiet (nothing queued here, no timer due, no other thread in its code, no pool backlog) for
 //    AutojumpThreshold of real time: wake the WaitAllTasksBlockedAsync waiters with the smallest cushion if there are
 //    any (they take priority, as in trio); else jump the clock to its earliest timer (VirtualClock fires it at its exact
@@ -73,6 +79,10 @@ internal sealed class TestRun
 
     /// <summary>The run whose code the current ExecutionContext belongs to; its handler counts other threads in a run.</summary>
     private static readonly AsyncLocal<TestRun?> s_current = new(OnCurrentChanged);
+
+    /// <summary>The fewest busy pool threads seen in this process: threads the host keeps blocked, not any run's work.
+    /// Process-wide, so a run that starts while work is in flight does not take that work for the floor.</summary>
+    private static int s_poolFloor = int.MaxValue;
 
     /// <summary>Numbers runs for their root scope's name.</summary>
     private static int s_lastId;
@@ -130,10 +140,7 @@ internal sealed class TestRun
     /// <summary>Stopwatch timestamp since which the thread pool has had a backlog while the run was quiet, or 0.</summary>
     private long _backlogSince;
 
-    /// <summary>The fewest busy pool threads seen: threads the host keeps blocked, not the run's work.</summary>
-    private int _poolFloor = int.MaxValue;
-
-    /// <summary>Stopwatch timestamp since which more pool threads than <see cref="_poolFloor"/> have been busy, or 0.</summary>
+    /// <summary>Stopwatch timestamp since which more pool threads than <see cref="s_poolFloor"/> have been busy, or 0.</summary>
     private long _excessSince;
 
     private CancelScope? _root;
@@ -211,6 +218,13 @@ internal sealed class TestRun
     internal static Task Start(Func<VirtualClock, CancellationToken, Task> body, CorralTestOptions options)
     {
         EnsurePoolThreads();
+        ThreadPool.GetAvailableThreads(out var available, out _);
+        ThreadPool.GetMaxThreads(out var max, out _);
+        if (max - available < Volatile.Read(ref s_poolFloor))
+        {
+            Volatile.Write(ref s_poolFloor, max - available);
+        }
+
         var run = new TestRun(body, options);
 
         // Neither the watcher's timer nor anything it calls may carry the caller's context (or, later, the run's).
@@ -721,9 +735,10 @@ internal sealed class TestRun
         ThreadPool.GetAvailableThreads(out var available, out _);
         ThreadPool.GetMaxThreads(out var max, out _);
         var working = max - available;
-        if (working <= _poolFloor)
+        var floor = Volatile.Read(ref s_poolFloor);
+        if (working <= floor)
         {
-            _poolFloor = working;
+            Interlocked.CompareExchange(ref s_poolFloor, working, floor);
             _excessSince = 0;
         }
         else if (_excessSince == 0)
@@ -737,7 +752,8 @@ internal sealed class TestRun
         }
         else
         {
-            _poolFloor = working;
+            // Busier than the floor for a long while: a thread someone else blocked. Until the pool is seen lower again.
+            Interlocked.CompareExchange(ref s_poolFloor, working, floor);
             _excessSince = 0;
         }
 
