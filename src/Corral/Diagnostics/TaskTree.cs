@@ -52,6 +52,47 @@ public static class TaskTree
         return new TaskTreeSnapshot(TimeProvider.System.GetUtcNow(), Environment.ProcessId, roots);
     }
 
+    /// <summary>
+    /// Cancels the live scope, shield or task group whose snapshot node has the id <paramref name="nodeId"/>, as
+    /// <see cref="CancelScope.Cancel"/> would; for tools that show the tree and let an operator act on it.
+    /// </summary>
+    /// <param name="nodeId">The <see cref="TaskTreeNode.Id"/> of a <see cref="TaskTreeNodeKind.Scope"/>,
+    /// <see cref="TaskTreeNodeKind.Shield"/> or <see cref="TaskTreeNodeKind.TaskGroup"/> node.</param>
+    /// <param name="reason">The cancel reason, as for <see cref="CancelScope.Cancel"/>; default <c>cancel requested</c>.</param>
+    /// <returns>True when a live scope with that id was found and cancelled (or already was); false when none is live
+    /// (it ended, the id is a task's, or no such id was ever given out).</returns>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Safe from any thread; walks the live scopes, locking each briefly, like <see cref="Capture"/>.</item>
+    /// <item>Tasks are cancelled through their group: pass the group's id. A task's id never matches.</item>
+    /// <item>Costs a walk of the live tree: meant for a person's click, not for a loop.</item>
+    /// </list>
+    /// </remarks>
+    public static bool TryCancel(long nodeId, string? reason = null)
+    {
+        if (nodeId <= 0)
+        {
+            return false;
+        }
+
+        var pending = new Stack<CancelScope>(CancelScope.LiveRoots());
+        while (pending.TryPop(out var scope))
+        {
+            if (scope.Kind != ScopeKind.StartingTask && scope.Id == nodeId)
+            {
+                scope.Cancel(reason);
+                return true;
+            }
+
+            foreach (var child in scope.LiveChildren())
+            {
+                pending.Push(child);
+            }
+        }
+
+        return false;
+    }
+
     private static TaskTreeNode BuildScope(CancelScope scope, int depth)
     {
         var children = new List<TaskTreeNode>();
