@@ -1,0 +1,118 @@
+// What the page receives: one server-sent event per update,
+//
+//   event: frame
+//   data: {"seq":N,"title":…,"canCancel":bool,"intervalMs":…,"takenAtMs":…,
+//          "snapshot":{…schema corral.tasktree/N, as TaskTreeSnapshot.ToJson wrote it…},
+//          "watchdog":[{"taskId","taskName","site","group","reason","sinceCancelledMs","reportNumber","reportedAtMs","source"}…],
+//          "chart":{"label":…,"points":[[unixMs,value]…]},
+//          "error":null|string}
+//
+// The snapshot's JSON is written into the frame as it is (WriteRawValue): its schema is documented in
+// docs/concepts/introspection.md, and fields added to it later reach the page without a change here. Every string is
+// escaped by Utf8JsonWriter; the page renders every name and reason as text (textContent), never as HTML.
+// A frame is one line (compact JSON escapes newlines inside strings), as an SSE `data:` field must be.
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Corral.Dashboard;
+
+/// <summary>Builds the bytes of one server-sent event for the page.</summary>
+internal static class DashboardFrame
+{
+    /// <summary>The event's name.</summary>
+    internal const string EventName = "frame";
+
+    /// <summary>The bytes before the JSON.</summary>
+    private static readonly byte[] s_prefix = Encoding.UTF8.GetBytes("event: " + EventName + "\ndata: ");
+
+    /// <summary>The bytes after the JSON.</summary>
+    private static readonly byte[] s_suffix = Encoding.UTF8.GetBytes("\n\n");
+
+    /// <summary>Writes a frame: the capture's tree (or the error, keeping the page's last tree), reports and chart.</summary>
+    /// <param name="seq">The frame's number.</param>
+    /// <param name="title">What the page's title names.</param>
+    /// <param name="canCancel">Whether the page offers the cancel action.</param>
+    /// <param name="interval">The update interval.</param>
+    /// <param name="capture">The capture, or null when it failed.</param>
+    /// <param name="error">Why the capture failed, or null.</param>
+    /// <param name="chartLabel">The chart's label.</param>
+    /// <param name="chart">The chart's points: (Unix milliseconds, value), oldest first.</param>
+    /// <returns>The whole event, ready to write to each open page.</returns>
+    public static byte[] Build(
+        long seq,
+        string title,
+        bool canCancel,
+        TimeSpan interval,
+        DashboardCapture? capture,
+        string? error,
+        string chartLabel,
+        IReadOnlyList<(long UnixMs, long Value)> chart)
+    {
+        var buffer = new ArrayBufferWriter<byte>(capture is null ? 1024 : (capture.SnapshotJson.Length * 11 / 10) + 1024);
+        buffer.Write(s_prefix);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true, MaxDepth = 2048 }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seq", seq);
+            w.WriteString("title", title);
+            w.WriteBoolean("canCancel", canCancel);
+            w.WriteNumber("intervalMs", (long)interval.TotalMilliseconds);
+            if (capture is not null)
+            {
+                w.WriteNumber("takenAtMs", capture.Snapshot.TakenAt.ToUnixTimeMilliseconds());
+                w.WritePropertyName("snapshot");
+                if (capture.JsonIsOwn)
+                {
+                    w.WriteRawValue(capture.SnapshotJson, skipInputValidation: true);
+                }
+                else
+                {
+                    // From another process: parse it (a malformed answer throws here, not in the page) and write it
+                    // compact, so no line break can end the SSE data field early.
+                    using var doc = JsonDocument.Parse(capture.SnapshotJson, new JsonDocumentOptions { MaxDepth = 2048 });
+                    doc.RootElement.WriteTo(w);
+                }
+                w.WriteStartArray("watchdog");
+                foreach (var r in capture.Reports)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("taskId", r.TaskId);
+                    w.WriteString("taskName", r.TaskName);
+                    w.WriteString("site", r.Site);
+                    w.WriteString("group", r.GroupName);
+                    w.WriteString("reason", r.Reason);
+                    w.WriteNumber("sinceCancelledMs", Math.Round(r.SinceCancelled.TotalMilliseconds));
+                    w.WriteNumber("reportNumber", r.ReportNumber);
+                    w.WriteNumber("reportedAtMs", r.ReportedAt.ToUnixTimeMilliseconds());
+                    w.WriteString("source", r.Source);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteStartObject("chart");
+            w.WriteString("label", chartLabel);
+            w.WriteStartArray("points");
+            foreach (var (unixMs, value) in chart)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(unixMs);
+                w.WriteNumberValue(value);
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteString("error", error);
+            w.WriteEndObject();
+        }
+
+        buffer.Write(s_suffix);
+        return buffer.WrittenSpan.ToArray();
+    }
+}
