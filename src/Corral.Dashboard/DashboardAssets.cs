@@ -11,7 +11,7 @@ internal static class DashboardAssets
     /// <summary>The files by name: content type, bytes, and an ETag.</summary>
     private static readonly Dictionary<string, Asset> s_assets = Load();
 
-    /// <summary>Gets a file by name (<c>index.html</c>, <c>dashboard.js</c>, <c>dashboard.css</c>).</summary>
+    /// <summary>Gets a file by name (<c>index.html</c>, <c>dashboard.js</c>, <c>dashboard.css</c>, <c>favicon.svg</c>).</summary>
     /// <param name="name">The file name.</param>
     /// <returns>The file.</returns>
     /// <exception cref="KeyNotFoundException">No such file.</exception>
@@ -26,6 +26,7 @@ internal static class DashboardAssets
             ("index.html", "text/html; charset=utf-8"),
             ("dashboard.js", "text/javascript; charset=utf-8"),
             ("dashboard.css", "text/css; charset=utf-8"),
+            ("favicon.svg", "image/svg+xml"),
         })
         {
             using var stream = assembly.GetManifestResourceStream("Corral.Dashboard." + name)

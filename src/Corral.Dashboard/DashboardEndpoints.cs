@@ -2,7 +2,7 @@
 //
 //   GET  {pattern}                  redirect to {pattern}/ (the page uses relative URLs, so it works under any prefix)
 //   GET  {pattern}/                 the page (index.html)
-//   GET  {pattern}/dashboard.js     its script       GET {pattern}/dashboard.css  its styles
+//   GET  {pattern}/dashboard.js, dashboard.css, favicon.svg: its script, styles and icon
 //   GET  {pattern}/events           server-sent events: one `frame` per update while the page stays open
 //   GET  {pattern}/api/antiforgery  (only with EnableCancel) an antiforgery token for the cancel action
 //   POST {pattern}/api/cancel       (only with EnableCancel) {"id":N,"reason":"…"}: cancel a live scope or group
@@ -85,6 +85,7 @@ internal static class DashboardEndpoints
         group.MapGet("/", Guard(options, context => Page(context, prefix.Length > 0)));
         group.MapGet("/dashboard.js", Guard(options, context => Asset(context, "dashboard.js")));
         group.MapGet("/dashboard.css", Guard(options, context => Asset(context, "dashboard.css")));
+        group.MapGet("/favicon.svg", Guard(options, context => Asset(context, "favicon.svg")));
         group.MapGet("/events", Guard(options, context => EventsAsync(context, hub, stopping)));
         if (antiforgery is not null)
         {

@@ -128,29 +128,38 @@
     return [n.name, n.site, n.cancelReason, KIND[n.kind], n.state].some((v) => typeof v === 'string' && v.toLowerCase().includes(q));
   }
 
+  // A new search opens the collapsed ancestors of what it finds; collapsing again while it stays is the user's choice.
+  function expandToMatches() {
+    if (!filtering()) return;
+    for (const e of state.entries) {
+      if (matches(e)) for (let a = e.parent; a; a = a.parent) state.collapsed.delete(a.key);
+    }
+  }
+
   function filtering() { return state.filterText !== '' || state.filterState !== 'all'; }
 
-  // The rows to show: depth first; collapsed subtrees hidden. While filtering: the matches and their ancestors.
+  // The rows to show: depth first; the subtrees the user collapsed hidden. While filtering: only the matches and their
+  // ancestors (a collapsed ancestor still hides its matches: the toggle shows it has some).
   function computeRows() {
-    const rows = [];
+    let keep = null;
     if (filtering()) {
-      const keep = new Set();
+      keep = new Set();
       for (const e of state.entries) {
         if (matches(e)) {
           for (let a = e; a && !keep.has(a.key); a = a.parent) keep.add(a.key);
         }
       }
-      for (const e of state.entries) if (keep.has(e.key)) rows.push(e);
-    } else {
-      let skipBelow = -1;
-      for (const e of state.entries) {
-        if (skipBelow >= 0) {
-          if (e.depth > skipBelow) continue;
-          skipBelow = -1;
-        }
-        rows.push(e);
-        if (e.childKeys.length && state.collapsed.has(e.key)) skipBelow = e.depth;
+    }
+    const rows = [];
+    let skipBelow = -1;
+    for (const e of state.entries) {
+      if (skipBelow >= 0) {
+        if (e.depth > skipBelow) continue;
+        skipBelow = -1;
       }
+      if (keep && !keep.has(e.key)) continue;
+      rows.push(e);
+      if (e.childKeys.length && state.collapsed.has(e.key)) skipBelow = e.depth;
     }
     state.rows = rows;
   }
@@ -186,7 +195,7 @@
     el.classList.toggle('selected', state.selected === entry.key);
     el.setAttribute('aria-level', String(entry.depth + 1));
     if (entry.childKeys.length) {
-      const collapsed = !filtering() && state.collapsed.has(entry.key);
+      const collapsed = state.collapsed.has(entry.key);
       toggle.textContent = collapsed ? '▸' : '▾';
       el.setAttribute('aria-expanded', String(!collapsed));
     } else {
@@ -518,12 +527,14 @@
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => {
       state.filterText = ui.search.value.trim().toLowerCase();
+      expandToMatches();
       computeRows();
       renderRows();
     }, 120);
   });
   ui.stateFilter.addEventListener('change', () => {
     state.filterState = ui.stateFilter.value;
+    expandToMatches();
     computeRows();
     renderRows();
   });
