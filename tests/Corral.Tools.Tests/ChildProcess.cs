@@ -89,6 +89,18 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads the next line of the program's standard output, waiting at most <paramref name="limit"/>.</summary>
+    public async Task<string?> ReadLineAsync(TimeSpan limit) => await _process.StandardOutput.ReadLineAsync().WaitAsync(limit);
+
+    /// <summary>Ends the program (and its children) at once.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+    }
+
     /// <summary>Runs <c>dotnet <paramref name="dll"/> <paramref name="args"/></c> to its end (bounded) and returns what it did.</summary>
     public static async Task<(int ExitCode, string Output, string Error)> RunAsync(TimeSpan limit, string dll, params string[] args)
     {

@@ -34,6 +34,37 @@ public sealed class CommandLineTests
         Assert.Equal(new CommandLine("ps", 0, false, null, TimeSpan.FromSeconds(3)), CommandLine.Parse(["ps"]));
     }
 
+    [Fact]
+    public void Parse_Web_DefaultsToAnyPortEverySecondFiveSecondGrace()
+    {
+        var command = CommandLine.Parse(["web", "1234"]);
+
+        Assert.Equal(("web", 1234, 0, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)), (command.Command, command.ProcessId, command.Port, command.Interval, command.Grace, command.Timeout));
+    }
+
+    [Fact]
+    public void Parse_WebWithOptions_ReadsThem()
+    {
+        var command = CommandLine.Parse(["web", "42", "--port", "8080", "--interval", "0.25", "--grace", "2", "--timeout", "3"]);
+
+        Assert.Equal((42, 8080, TimeSpan.FromSeconds(0.25), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)), (command.ProcessId, command.Port, command.Interval, command.Grace, command.Timeout));
+    }
+
+    [Theory]
+    [InlineData("web needs a process id", "web")]
+    [InlineData("--port takes a port number between 0 and 65535", "web", "1", "--port", "70000")]
+    [InlineData("--port takes a port number between 0 and 65535", "web", "1", "--port")]
+    [InlineData("--interval takes a number of seconds between 0.25 and 60", "web", "1", "--interval", "0.1")]
+    [InlineData("--grace takes a number of seconds between 0 and 86400, not 'soon'", "web", "1", "--grace", "soon")]
+    [InlineData("unexpected argument '--port' for 'tree'", "tree", "1", "--port", "80")]
+    public void Parse_BadWebArguments_UsageErrorSaysWhatIsWrong(string expected, params string[] args)
+    {
+        var e = Assert.Throws<CorralToolException>(() => CommandLine.Parse(args));
+
+        Assert.Equal(ExitCodes.Usage, e.ExitCode);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("no command given")]
     [InlineData("unknown command 'trees'", "trees")]

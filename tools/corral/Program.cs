@@ -1,4 +1,4 @@
-// The `corral` command. See CommandLine.Usage for what it does, CorralClient for how.
+// The `corral` command. See CommandLine.Usage for what it does, CorralClient for how, WebCommand for `corral web`.
 using System;
 using System.Globalization;
 using System.IO;
@@ -53,6 +53,8 @@ internal static class Program
                 case "ps":
                     await PsAsync(command, output, cancellationToken);
                     return ExitCodes.Ok;
+                case "web":
+                    return await WebCommand.RunAsync(command, output, cancellationToken);
                 default:
                     return await TreeAsync(command, output, interactive, cancellationToken);
             }
