@@ -47,7 +47,7 @@ internal sealed class DashboardApp : IAsyncDisposable
 
     public LogSink Logs { get; }
 
-    public static async Task<DashboardApp> StartAsync(CorralDashboardOptions? options = null, bool auth = false, bool antiforgery = false)
+    public static async Task<DashboardApp> StartAsync(CorralDashboardOptions? options = null, bool auth = false, bool antiforgery = false, DashboardSource? source = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
@@ -82,7 +82,14 @@ internal sealed class DashboardApp : IAsyncDisposable
             app.UseAuthorization();
         }
 
-        app.MapCorralDashboard("/corral", options);
+        if (source is null)
+        {
+            app.MapCorralDashboard("/corral", options);
+        }
+        else
+        {
+            DashboardEndpoints.Map(app, "/corral", options ?? new CorralDashboardOptions(), source); // a hand-built tree
+        }
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new DashboardApp(app, new Uri(address), logs);

@@ -26,7 +26,7 @@
       reports: $('count-reports'), nodes: $('count-nodes'),
     },
     details: $('details'), detailsTitle: $('details-title'), detailsFields: $('details-fields'), detailsClose: $('details-close'),
-    awaiting: $('details-awaiting'), awaitingText: $('details-awaiting-text'), frames: $('details-frames'), framesList: $('details-frames-list'),
+    awaiting: $('details-awaiting'), awaitingText: $('details-awaiting-text'), frames: $('details-frames'), framesList: $('details-frames-list'), framesNote: $('details-frames-note'),
     cancelForm: $('cancel-form'), cancelReason: $('cancel-reason'), cancelResult: $('cancel-result'),
   };
 
@@ -73,21 +73,28 @@
     return isNaN(deadline) ? null : deadline - (state.frame.takenAtMs + elapsed());
   }
 
+  // Stacks (schema corral.tasktree/2: node.stack = { status, frames: [{ method, kind, type, file, line, column }],
+  // awaiting: { kind, description, timeLeftMs, targetId, call } | null, note }). Older snapshots have no stack.
+  function stackOf(node) {
+    const stack = node.stack;
+    return stack && typeof stack === 'object' ? stack : null;
+  }
+
   function frameText(f) {
     if (f == null) return '';
     if (typeof f === 'string') return f;
-    const method = f.method || f.name || f.function || '';
-    const file = f.file || f.site || '';
-    const line = f.line != null ? ':' + f.line : '';
-    const text = (method + (file ? ' at ' + file + line : '')).trim();
+    const method = (f.type ? f.type + '.' : '') + (f.method || '');
+    const where = f.file ? ' at ' + f.file + (f.line != null ? ':' + f.line : '') + (f.column != null ? ':' + f.column : '') : '';
+    const text = (method + where).trim();
     return text || JSON.stringify(f);
   }
 
   function awaitingText(a) {
     if (a == null) return null;
     if (typeof a === 'string') return a;
-    const text = [a.kind, a.name, a.description, a.text].filter((x) => typeof x === 'string' && x).join(' ');
-    return text || JSON.stringify(a);
+    let text = typeof a.description === 'string' && a.description ? a.description : (a.kind || 'something');
+    if (typeof a.timeLeftMs === 'number') text += ' (' + duration(a.timeLeftMs) + ' left when taken)';
+    return text;
   }
 
   // ---- the model ----------------------------------------------------------------------------------------------------
@@ -125,7 +132,8 @@
     }
     if (!state.filterText) return true;
     const q = state.filterText;
-    return [n.name, n.site, n.cancelReason, KIND[n.kind], n.state].some((v) => typeof v === 'string' && v.toLowerCase().includes(q));
+    const st = stackOf(n);
+    return [n.name, n.site, n.cancelReason, KIND[n.kind], n.state, st && awaitingText(st.awaiting)].some((v) => typeof v === 'string' && v.toLowerCase().includes(q));
   }
 
   // A new search opens the collapsed ancestors of what it finds; collapsing again while it stays is the user's choice.
@@ -172,7 +180,7 @@
     const el = document.createElement('div');
     el.className = 'row';
     el.setAttribute('role', 'treeitem');
-    for (const part of ['toggle', 'kind', 'name', 'state', 'age', 'shield', 'deadline', 'reason', 'site']) {
+    for (const part of ['toggle', 'kind', 'name', 'state', 'age', 'shield', 'deadline', 'reason', 'awaiting', 'site']) {
       const span = document.createElement('span');
       span.className = part;
       el.appendChild(span);
@@ -184,7 +192,7 @@
 
   function fillRow(el, entry, index) {
     const n = entry.node;
-    const [toggle, kind, name, stateEl, age, shield, deadline, reason, site] = el.children;
+    const [toggle, kind, name, stateEl, age, shield, deadline, reason, awaiting, site] = el.children;
     el.dataset.key = entry.key;
     el.dataset.id = String(n.id);
     el.dataset.kind = n.kind;
@@ -209,6 +217,10 @@
     shield.textContent = n.shield || n.kind === 'shield' ? 'shielded' : '';
     reason.textContent = n.cancelReason == null ? '' : (n.cancelCalled ? '' : 'from above: ') + n.cancelReason;
     reason.title = reason.textContent;
+    const stack = stackOf(n);
+    const awaits = stack ? awaitingText(stack.awaiting) : null;
+    awaiting.textContent = awaits == null ? '' : 'awaits ' + awaits;
+    awaiting.title = awaiting.textContent;
     site.textContent = n.site == null ? '' : n.site;
     fillTimes(el, entry);
   }
@@ -394,12 +406,32 @@
     if (report) addField('watchdog', report.source === 'watchdog' ? 'report #' + report.reportNumber : 'past the grace period');
     addField('children', entry.childKeys.length || null);
 
-    const awaiting = awaitingText(n.awaiting);
+    const stack = stackOf(n);
+    const awaiting = stack ? awaitingText(stack.awaiting) : null;
     ui.awaiting.hidden = awaiting == null;
-    ui.awaitingText.textContent = awaiting == null ? '' : awaiting;
-    const frames = Array.isArray(n.frames) ? n.frames : (Array.isArray(n.stack) ? n.stack : null);
-    ui.frames.hidden = !frames || frames.length === 0;
+    ui.awaitingText.replaceChildren();
+    if (awaiting != null) {
+      ui.awaitingText.appendChild(document.createTextNode(awaiting));
+      const target = stack.awaiting && stack.awaiting.targetId;
+      if (typeof target === 'number' && state.byKey.has(String(target))) {
+        const link = document.createElement('button');
+        link.type = 'button';
+        link.className = 'link';
+        const t = state.byKey.get(String(target)).node;
+        link.textContent = 'show ' + (KIND[t.kind] || t.kind) + ' ' + (t.name == null ? '(unnamed)' : t.name);
+        link.addEventListener('click', () => reveal(String(target)));
+        ui.awaitingText.append(' ', link);
+      }
+      if (stack.awaiting && typeof stack.awaiting.call === 'string' && stack.awaiting.call) {
+        ui.awaitingText.append(document.createElement('br'), 'call: ' + stack.awaiting.call);
+      }
+    }
+    const frames = stack && Array.isArray(stack.frames) ? stack.frames : null;
+    ui.frames.hidden = !stack;
     ui.framesList.replaceChildren();
+    ui.framesNote.textContent = !stack ? ''
+      : (stack.status === 'running' ? 'running now: a running task has no stack to read' : '')
+        + (stack.note ? (stack.status === 'running' ? '; ' : '') + stack.note : '');
     if (frames) {
       for (const f of frames) {
         const li = document.createElement('li');
