@@ -41,8 +41,8 @@ internal static class DashboardFrame
     /// <param name="error">Why the capture failed, or null.</param>
     /// <param name="chartLabel">The chart's label.</param>
     /// <param name="chart">The chart's points: (Unix milliseconds, value), oldest first.</param>
-    /// <returns>The whole event, ready to write to each open page.</returns>
-    public static byte[] Build(
+    /// <returns>The whole event, ready to write to each open page (never modified afterwards).</returns>
+    public static ReadOnlyMemory<byte> Build(
         long seq,
         string title,
         bool canCancel,
@@ -52,7 +52,9 @@ internal static class DashboardFrame
         string chartLabel,
         IReadOnlyList<(long UnixMs, long Value)> chart)
     {
-        var buffer = new ArrayBufferWriter<byte>(capture is null ? 1024 : (capture.SnapshotJson.Length * 11 / 10) + 1024);
+        // Sized so that an ASCII tree never makes the buffer grow (each growth copies it): the JSON, the reports, the chart.
+        var buffer = new ArrayBufferWriter<byte>(
+            (capture is null ? 0 : (capture.SnapshotJson.Length * 11 / 10) + (capture.Reports.Count * 512)) + (chart.Count * 32) + 4096);
         buffer.Write(s_prefix);
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true, MaxDepth = 2048 }))
         {
@@ -113,6 +115,6 @@ internal static class DashboardFrame
         }
 
         buffer.Write(s_suffix);
-        return buffer.WrittenSpan.ToArray();
+        return buffer.WrittenMemory; // the writer is dropped here: nothing writes to its array again
     }
 }

@@ -78,7 +78,7 @@ internal sealed class DashboardHub
     private Task _lastLoop = Task.CompletedTask;
 
     /// <summary>The latest frame, or null when no loop runs or none was built yet.</summary>
-    private byte[]? _latest;
+    private ReadOnlyMemory<byte>? _latest;
 
     /// <summary>The latest successful capture (for the cancel log's node name), or null.</summary>
     private DashboardCapture? _lastCapture;
@@ -246,7 +246,7 @@ internal sealed class DashboardHub
     }
 
     /// <summary>Takes one capture and builds its frame; a failed capture becomes a frame with the error.</summary>
-    private async Task<byte[]> ProduceAsync()
+    private async Task<ReadOnlyMemory<byte>> ProduceAsync()
     {
         DashboardCapture? capture = null;
         string? error = null;

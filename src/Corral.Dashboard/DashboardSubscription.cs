@@ -11,7 +11,7 @@ internal sealed class DashboardSubscription : IDisposable
     private readonly DashboardHub _hub;
 
     /// <summary>At most one frame: a slow page skips frames rather than queue them.</summary>
-    private readonly Channel<byte[]> _frames = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(1)
+    private readonly Channel<ReadOnlyMemory<byte>> _frames = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(1)
     {
         FullMode = BoundedChannelFullMode.DropOldest,
         SingleReader = true,
@@ -23,7 +23,7 @@ internal sealed class DashboardSubscription : IDisposable
     internal DashboardSubscription(DashboardHub hub) => _hub = hub;
 
     /// <summary>Gets the frames for this page.</summary>
-    public ChannelReader<byte[]> Frames => _frames.Reader;
+    public ChannelReader<ReadOnlyMemory<byte>> Frames => _frames.Reader;
 
     /// <summary>Leaves the hub; the last page to leave ends its loop.</summary>
     public void Dispose()
@@ -33,5 +33,5 @@ internal sealed class DashboardSubscription : IDisposable
     }
 
     /// <summary>Offers a frame; replaces one not yet sent.</summary>
-    internal void Offer(byte[] frame) => _frames.Writer.TryWrite(frame);
+    internal void Offer(ReadOnlyMemory<byte> frame) => _frames.Writer.TryWrite(frame);
 }

@@ -120,7 +120,7 @@ public sealed class HubTests
         var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 7, [Node(5, name, [])]);
         var capture = new DashboardCapture(snapshot, snapshot.ToJson(), [Report(5, name)], 3, JsonIsOwn: true);
 
-        var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", [(1, 3)]));
+        var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", [(1, 3)]).Span);
 
         Assert.StartsWith("event: frame\ndata: {", text, StringComparison.Ordinal);
         Assert.EndsWith("}\n\n", text, StringComparison.Ordinal);
@@ -137,7 +137,7 @@ public sealed class HubTests
         var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 7, [Node(5, "a", [Node(6, "b", [])])]);
         var capture = new DashboardCapture(snapshot, snapshot.ToJson(indented: true), [], 0, JsonIsOwn: false);
 
-        var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", []));
+        var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", []).Span);
 
         Assert.Equal(4, text.Split('\n').Length);
         using var doc = JsonDocument.Parse(DataOf(text));
@@ -167,7 +167,7 @@ public sealed class HubTests
     private static async Task<string> ReadAsync(DashboardSubscription page)
     {
         var bytes = await page.Frames.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
-        return Encoding.UTF8.GetString(bytes);
+        return Encoding.UTF8.GetString(bytes.Span);
     }
 
     /// <summary>Waits until the loop sleeps on the fake clock (it created a timer since the last advance), so an Advance wakes it.</summary>
