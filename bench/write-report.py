@@ -215,11 +215,66 @@ def git_commit():
         return "?"
 
 
+# ------------------------------------------------------------------------------------- issue 17: the dashboard
+DASHBOARD_HEADING = "## The dashboard's cost per update (issue 17)"
+DASHBOARD_ROWS = [
+    ("Capture", "`TaskTree.Capture()`: walk the live tree into a snapshot"),
+    ("CaptureAndJson", "`TaskTree.Capture().ToJson()`: the snapshot as the documented JSON"),
+    ("Update", "**one dashboard update**: capture, count the tasks, JSON, the server-sent event's bytes (done once per "
+               "interval while any page is open, whatever their number; never while none is)"),
+]
+
+
+def dashboard_section(get, written, command):
+    """The lines of the dashboard section: each part of an update beside System.Text.Json writing the same nodes."""
+    lines = [DASHBOARD_HEADING, ""]
+    raw = get("DashboardUpdate", "Raw")
+    if raw is None:
+        return lines + ["Not measured in this run (`bench/run.sh --filter '*DashboardUpdate*'`).", ""]
+    when = written.get("DashboardUpdate")
+    lines += [
+        "A live tree of 10,100 nodes (99 groups of 100 parked tasks, each group in a task of one root group), measured by "
+        "`DashboardUpdate` (`bench/Corral.Benchmarks/Scenarios/DashboardUpdate.cs`). The raw baseline is System.Text.Json "
+        "(source-generated) writing the same nodes, fields and values, taken from a snapshot into plain records, to UTF-8: "
+        "the floor for sending that much data, with no live tree to walk. The issue sets no goal: this is the figure.",
+        "",
+        f"- Command: `{command}`" + (f"; results written {when:%Y-%m-%d %H:%M} UTC" if when else ""),
+        "",
+        "| part of an update | time | ratio to raw | allocated |",
+        "|---|---:|---:|---:|",
+        f"| raw: {raw['title']} | {fmt_ns(raw['ns'])} | 1.00× | {fmt_bytes(raw['bytes'])} |",
+    ]
+    for method, text in DASHBOARD_ROWS:
+        r = get("DashboardUpdate", method)
+        if r is None:
+            lines.append(f"| {text} | — | — | — |")
+        else:
+            lines.append(f"| {text} | {fmt_ns(r['ns'])} | {r['ns'] / raw['ns']:.2f}× | {fmt_bytes(r['bytes'])} |")
+    lines.append("")
+    return lines
+
+
+def splice(path, heading, lines):
+    """Replaces the section that starts with heading in an existing report (or adds it before "## Every measurement")."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read().split("\n")
+    if heading in text:
+        start = text.index(heading)
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    else:
+        start = end = next((i for i, line in enumerate(text) if line == "## Every measurement"), len(text))
+    text[start:end] = lines
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(text))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--artifacts", default=os.path.join(ROOT, "BenchmarkDotNet.Artifacts"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     parser.add_argument("--command", default="bench/run.sh")
+    parser.add_argument("--splice-dashboard", action="store_true",
+                        help="only rewrite the dashboard section of the existing report (a --filter '*DashboardUpdate*' run)")
     args = parser.parse_args()
 
     bdn, host, written = load_bdn(args.artifacts)
@@ -227,6 +282,11 @@ def main():
 
     def get(cls, method, params=""):
         return bdn.get((cls, method, params))
+
+    if args.splice_dashboard:
+        splice(args.out, DASHBOARD_HEADING, dashboard_section(get, written, args.command))
+        print(f"rewrote the dashboard section of {args.out}")
+        return
 
     out = []
     w = out.append
@@ -476,6 +536,9 @@ def main():
         w("")
         w(sizes)
         w("")
+
+    for line in dashboard_section(get, written, args.command):
+        w(line)
 
     # ------------------------------------------------------------------------------------------------- all results
     w("## Every measurement")
