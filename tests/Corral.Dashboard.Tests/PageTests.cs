@@ -86,6 +86,34 @@ public sealed class PageTests
         Assert.True(long.Parse(await page.EvaluateAsync<string>("document.body.dataset.seq"), System.Globalization.CultureInfo.InvariantCulture) > long.Parse(seq, System.Globalization.CultureInfo.InvariantCulture));
         release.SetResult();
         await Expect(Row(page, "worker-" + tree.Id)).ToHaveCountAsync(0, new() { Timeout = 2_000 });
+
+        // A group cancelled in the app whose task runs on: both show as cancelling, with the reason, within 2 s.
+        var stop = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        TaskGroup? late = null;
+        var group = TaskGroup.RunAsync(
+            g =>
+            {
+                late = g;
+                g.Start(_ => stop.Task, "holdout-" + tree.Id); // ignores its token until the test ends
+                started.SetResult();
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { Name = "late-group-" + tree.Id });
+        try
+        {
+            await started.Task;
+            await Expect(Row(page, "late-group-" + tree.Id)).ToHaveAttributeAsync("data-state", "running", new() { Timeout = 2_000 });
+            late!.Cancel("cancelled by the test");
+            await Expect(Row(page, "late-group-" + tree.Id)).ToHaveAttributeAsync("data-state", "cancelling", new() { Timeout = 2_000 });
+            await Expect(Row(page, "holdout-" + tree.Id).Locator(".reason")).ToHaveTextAsync($"from above: scope 'late-group-{tree.Id}': cancelled by the test", new() { Timeout = 2_000 });
+        }
+        finally
+        {
+            stop.SetResult();
+            await group.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
         Assert.True(problems.IsEmpty, string.Join("\n", problems));
         await page.CloseAsync();
     }
