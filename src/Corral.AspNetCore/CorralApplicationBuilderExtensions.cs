@@ -11,24 +11,29 @@ public static class CorralApplicationBuilderExtensions
 {
     /// <summary>
     /// Runs the rest of the pipeline for each request in a <see cref="Corral.CancelScope"/> named <c>"{METHOD} {path}"</c>,
-    /// whose deadline is the time the client has left, read from the <see cref="CorralHttpHeaders.Timeout"/> header.
+    /// whose deadline is the time the client has left, read from its deadline headers (<c>Corral-Timeout</c>, <c>grpc-timeout</c> and
+    /// <c>Connect-Timeout-Ms</c> by default; see <see cref="CorralRequestScopeOptions.DeadlineHeaders"/>).
     /// </summary>
     /// <param name="app">The application's pipeline.</param>
     /// <param name="options">The settings; optional. They are copied: later changes do not apply.</param>
     /// <returns><paramref name="app"/>, to chain calls.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="app"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="CorralRequestScopeOptions.DeadlineHeaders"/> holds an undefined value.</exception>
     /// <remarks>
     /// <list type="bullet">
-    /// <item>The deadline is now + the header's value on <see cref="CorralRequestScopeOptions.TimeProvider"/>, cut down to
-    /// <see cref="CorralRequestScopeOptions.MaxTimeout"/>; without a well-formed header,
+    /// <item>The deadline is now + the shortest time the headers announce, on <see cref="CorralRequestScopeOptions.TimeProvider"/>,
+    /// cut down to <see cref="CorralRequestScopeOptions.MaxTimeout"/>; without a well-formed header,
     /// <see cref="CorralRequestScopeOptions.DefaultTimeout"/> (or no deadline). A malformed header is ignored and logged at
     /// debug level.</item>
     /// <item>While the rest of the pipeline runs, <c>HttpContext.RequestAborted</c> is the scope's token, so handlers that
     /// observe it obey the deadline; the server's own token is put back afterwards.</item>
-    /// <item>When the client disconnects, the scope is cancelled with the reason <c>the client disconnected</c>.</item>
+    /// <item>When the client disconnects, the scope is cancelled with the reason <c>the client disconnected</c>, or
+    /// <c>the caller's deadline passed</c> when that happens within <see cref="CorralRequestScopeOptions.CallerDeadlineMargin"/> of
+    /// the deadline a header announced.</item>
     /// <item>When the scope's own deadline cuts the request off (an <see cref="OperationCanceledException"/> leaves the
     /// pipeline), the response becomes <see cref="CorralRequestScopeOptions.TimeoutStatusCode"/> (504) if it has not
-    /// started, and the connection is aborted if it has. A client disconnect never becomes a 504.</item>
+    /// started (with a ProblemDetails body if <see cref="CorralRequestScopeOptions.WriteProblemDetails"/>), and the connection is
+    /// aborted if it has. A client disconnect never becomes a 504.</item>
     /// <item>Every other exception passes through unchanged.</item>
     /// <item>Add it after <c>UseExceptionHandler</c> and <c>UseDeveloperExceptionPage</c>: placed inside them, their handling of
     /// cancelled requests would see the cancellation first.</item>

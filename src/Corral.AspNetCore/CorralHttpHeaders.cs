@@ -1,6 +1,6 @@
 namespace Corral.AspNetCore;
 
-/// <summary>The HTTP headers Corral reads and writes (ADR 0013).</summary>
+/// <summary>The HTTP headers Corral reads and writes (ADR 0013, ADR 0015).</summary>
 public static class CorralHttpHeaders
 {
     /// <summary>
@@ -22,4 +22,16 @@ public static class CorralHttpHeaders
     /// A client whose deadline is further away sends this value.
     /// </summary>
     public const long MaxTimeoutMilliseconds = 99_999_999;
+
+    /// <summary>The name of gRPC's deadline header, <c>grpc-timeout</c> (<see cref="DeadlineHeader.Grpc"/>).</summary>
+    public const string GrpcTimeout = "grpc-timeout";
+
+    /// <summary>The name of the Connect protocol's deadline header, <c>Connect-Timeout-Ms</c> (<see cref="DeadlineHeader.Connect"/>).</summary>
+    public const string ConnectTimeout = "Connect-Timeout-Ms";
+
+    /// <summary>
+    /// The name of the header Envoy sets on the requests it forwards, <c>x-envoy-expected-rq-timeout-ms</c>
+    /// (<see cref="DeadlineHeader.Envoy"/>).
+    /// </summary>
+    public const string EnvoyExpectedTimeout = "x-envoy-expected-rq-timeout-ms";
 }

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Primitives;
 namespace Corral.AspNetCore;
 
 /// <summary>
-/// Runs the rest of the pipeline in a <see cref="CancelScope"/> per request, whose deadline comes from the
-/// <see cref="CorralHttpHeaders.Timeout"/> header (ADR 0013).
+/// Runs the rest of the pipeline in a <see cref="CancelScope"/> per request, whose deadline is the earliest its deadline headers
+/// announce (<see cref="CorralRequestScopeOptions.DeadlineHeaders"/>; ADR 0013, ADR 0015).
 /// </summary>
 /// <remarks>
 /// What happens when the scope is cancelled; the cases are:
@@ -18,8 +18,10 @@ namespace Corral.AspNetCore;
 /// <see cref="CorralRequestScopeOptions.TimeoutStatusCode"/>; if it has, the connection is aborted, so the client never
 /// mistakes a cut-off body for a whole one (what Kestrel does for any exception after the response started).</item>
 /// <item>The client disconnected (the server's own <see cref="HttpContext.RequestAborted"/>): the scope is cancelled with
-/// <see cref="ClientDisconnected"/> as its reason and absorbs the cancellation; nothing is written: nobody is listening,
-/// and a disconnect is never reported as a timeout, even when the deadline fired too.</item>
+/// <see cref="ClientDisconnected"/> as its reason, or <see cref="CallerDeadlinePassed"/> when the disconnect came within
+/// <see cref="CorralRequestScopeOptions.CallerDeadlineMargin"/> of the deadline a header announced (a caller whose deadline
+/// passed gives up then), and absorbs the cancellation; nothing is written: nobody is listening, and a disconnect is never
+/// answered as a timeout, even when the deadline fired too.</item>
 /// <item>The rest of the pipeline completed normally although the scope was cancelled (it caught the cancellation and
 /// wrote its own response): the response is left as it is.</item>
 /// <item>Any other exception, and a cancellation of an enclosing scope, passes through unchanged.</item>
@@ -30,11 +32,29 @@ internal sealed class CorralRequestScopeMiddleware
     /// <summary>The reason given to a request's scope when the client goes away.</summary>
     internal const string ClientDisconnected = "the client disconnected";
 
+    /// <summary>The reason given to a request's scope when the client goes away at the deadline its header announced.</summary>
+    internal const string CallerDeadlinePassed = "the caller's deadline passed";
+
+    /// <summary>The detail of the ProblemDetails body of a request cut off by its deadline.</summary>
+    internal const string ProblemDetail = "The request's deadline passed before it completed.";
+
     /// <summary>Logs a header value that is not a well-formed timeout.</summary>
-    private static readonly Action<ILogger, string, string, Exception?> s_malformedHeader = LoggerMessage.Define<string, string>(
+    private static readonly Action<ILogger, string, string, string, string, Exception?> s_malformedHeader = LoggerMessage.Define<string, string, string, string>(
         LogLevel.Debug,
         new EventId(1, "MalformedTimeoutHeader"),
-        "Ignored the malformed Corral-Timeout header '{Value}' of request {Request}: expected one to eight ASCII digits (milliseconds).");
+        "Ignored the malformed {Header} header '{Value}' of request {Request}: expected {Expected}.");
+
+    /// <summary>Logs a request whose client went away at the deadline its header announced.</summary>
+    private static readonly Action<ILogger, string, double, Exception?> s_callerDeadlinePassed = LoggerMessage.Define<string, double>(
+        LogLevel.Information,
+        new EventId(3, "CallerDeadlinePassed"),
+        "Request {Request}: the caller's deadline passed (the client disconnected {EarlyMilliseconds} ms before the deadline its header announced).");
+
+    /// <summary>Logs a request whose client went away.</summary>
+    private static readonly Action<ILogger, string, Exception?> s_clientDisconnected = LoggerMessage.Define<string>(
+        LogLevel.Debug,
+        new EventId(4, "ClientDisconnected"),
+        "Request {Request}: the client disconnected.");
 
     /// <summary>Logs a request cut off by its deadline.</summary>
     private static readonly Action<ILogger, string, bool, Exception?> s_deadlineExceeded = LoggerMessage.Define<string, bool>(
@@ -72,19 +92,18 @@ internal sealed class CorralRequestScopeMiddleware
     public async Task InvokeAsync(HttpContext context)
     {
         var name = $"{context.Request.Method} {context.Request.PathBase}{context.Request.Path}";
-        var timeout = GetTimeout(context, name);
+        var timeout = GetTimeout(context, name, out bool fromHeader);
         var aborted = context.RequestAborted;
-        CancelScope? requestScope = null;
+        var request = new RequestState(this, name, fromHeader);
 
         await CancelScope.RunAsync(
             async scope =>
             {
-                requestScope = scope;
+                request.Scope = scope;
 
                 // Registered inside the scope, so that the callback cannot run before the scope exists; if the client is
                 // already gone, it runs here at once.
-                using var registration = aborted.UnsafeRegister(
-                    static state => ((CancelScope)state!).Cancel(ClientDisconnected), scope);
+                using var registration = aborted.UnsafeRegister(static state => ((RequestState)state!).OnDisconnected(), request);
                 context.RequestAborted = scope.Token;
                 try
                 {
@@ -98,6 +117,7 @@ internal sealed class CorralRequestScopeMiddleware
             new CancelScopeOptions { Name = name, Timeout = timeout, TimeProvider = _timeProvider }).ConfigureAwait(false);
 
         // Reaching here with CancelledCaught means the scope absorbed its own cancellation (cases 1 and 2 above).
+        var requestScope = request.Scope;
         if (requestScope is not { CancelledCaught: true, CancelReason: { Kind: CancelReasonKind.DeadlineExceeded } reason }
             || !ReferenceEquals(reason.Scope, requestScope)
             || aborted.IsCancellationRequested)
@@ -115,25 +135,44 @@ internal sealed class CorralRequestScopeMiddleware
 
         context.Response.Clear();
         context.Response.StatusCode = _options.TimeoutStatusCode;
+        if (_options.WriteProblemDetails)
+        {
+            // Through IProblemDetailsService when the application registered one (AddProblemDetails), else as plain JSON.
+            await Results.Problem(detail: ProblemDetail, statusCode: _options.TimeoutStatusCode).ExecuteAsync(context).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>The request's timeout: its header's (or the default), capped by the maximum; <see langword="null"/> for none.</summary>
+    /// <summary>
+    /// The request's timeout: the shortest its deadline headers announce (or the default), capped by the maximum;
+    /// <see langword="null"/> for none.
+    /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="name">The request's name, for the log.</param>
+    /// <param name="fromHeader">Set when the timeout came from a header (a caller announced it), not from the default.</param>
     /// <returns>The timeout, or <see langword="null"/>.</returns>
-    private TimeSpan? GetTimeout(HttpContext context, string name)
+    private TimeSpan? GetTimeout(HttpContext context, string name, out bool fromHeader)
     {
         TimeSpan? timeout = null;
-        StringValues values = context.Request.Headers[CorralHttpHeaders.Timeout];
-        if (values.Count == 1 && CorralTimeoutHeader.TryParse(values[0], out var fromHeader))
+        foreach (var header in _options.DeadlineHeaders)
         {
-            timeout = fromHeader;
-        }
-        else if (values.Count != 0)
-        {
-            s_malformedHeader(_logger, values.ToString(), name, null);
+            var headerName = DeadlineHeaderFormat.Name(header);
+            StringValues values = context.Request.Headers[headerName];
+            if (values.Count == 0)
+            {
+                continue;
+            }
+
+            if (values.Count == 1 && DeadlineHeaderFormat.TryParse(header, values[0], out var fromThis))
+            {
+                timeout = timeout is { } earlier && earlier <= fromThis ? earlier : fromThis;
+            }
+            else
+            {
+                s_malformedHeader(_logger, headerName, values.ToString(), name, DeadlineHeaderFormat.Expected(header), null);
+            }
         }
 
+        fromHeader = timeout is not null;
         timeout ??= _options.DefaultTimeout;
         if (timeout > _options.MaxTimeout)
         {
@@ -141,5 +180,48 @@ internal sealed class CorralRequestScopeMiddleware
         }
 
         return timeout;
+    }
+
+    /// <summary>One request: what the registration on the client's disconnect needs.</summary>
+    private sealed class RequestState
+    {
+        /// <summary>The middleware (settings, clock, logger).</summary>
+        private readonly CorralRequestScopeMiddleware _owner;
+
+        /// <summary>The request's name, for the log.</summary>
+        private readonly string _name;
+
+        /// <summary>Whether the scope's deadline is one a header announced.</summary>
+        private readonly bool _fromHeader;
+
+        public RequestState(CorralRequestScopeMiddleware owner, string name, bool fromHeader)
+        {
+            _owner = owner;
+            _name = name;
+            _fromHeader = fromHeader;
+        }
+
+        /// <summary>Gets or sets the request's scope; set first thing in the scope's body.</summary>
+        public CancelScope? Scope { get; set; }
+
+        /// <summary>
+        /// Runs when the client disconnects: cancels the scope, saying whether the caller's deadline passed (the disconnect came
+        /// within the margin of the deadline its header announced) or the client just went away.
+        /// </summary>
+        public void OnDisconnected()
+        {
+            var scope = Scope!;
+            var now = _owner._timeProvider.GetUtcNow();
+            if (_fromHeader && scope.Deadline is { } deadline && now >= deadline - _owner._options.CallerDeadlineMargin)
+            {
+                s_callerDeadlinePassed(_owner._logger, _name, Math.Max(0, (deadline - now).TotalMilliseconds), null);
+                scope.Cancel(CallerDeadlinePassed);
+            }
+            else
+            {
+                s_clientDisconnected(_owner._logger, _name, null);
+                scope.Cancel(ClientDisconnected);
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Microsoft.AspNetCore.Http;
 
 namespace Corral.AspNetCore;
@@ -6,9 +7,9 @@ namespace Corral.AspNetCore;
 /// <summary>Settings for the request scopes opened by <c>UseCorralRequestScopes</c>.</summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>All settings are optional; the defaults give each request a scope whose deadline comes from the
-/// <see cref="CorralHttpHeaders.Timeout"/> header alone, on <see cref="System.TimeProvider.System"/>, and a 504 when that
-/// deadline cuts the request off.</item>
+/// <item>All settings are optional; the defaults give each request a scope whose deadline is the earliest that its
+/// <c>Corral-Timeout</c>, <c>grpc-timeout</c> and <c>Connect-Timeout-Ms</c> headers announce, on
+/// <see cref="System.TimeProvider.System"/>, and an empty 504 when that deadline cuts the request off.</item>
 /// <item>The middleware copies the settings when it is added: changing them later does not affect it.</item>
 /// <item>Setters reject values out of range with <see cref="ArgumentOutOfRangeException"/>, at once.</item>
 /// </list>
@@ -23,6 +24,58 @@ public sealed class CorralRequestScopeOptions
 
     /// <summary>The backing field of <see cref="TimeoutStatusCode"/>.</summary>
     private int _timeoutStatusCode = StatusCodes.Status504GatewayTimeout;
+
+    /// <summary>The backing field of <see cref="CallerDeadlineMargin"/>.</summary>
+    private TimeSpan _callerDeadlineMargin = DefaultCallerDeadlineMargin;
+
+    /// <summary>The default of <see cref="CallerDeadlineMargin"/>: 250 milliseconds.</summary>
+    public static readonly TimeSpan DefaultCallerDeadlineMargin = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Gets the headers a request's deadline is read from. Default: <see cref="DeadlineHeader.Corral"/>,
+    /// <see cref="DeadlineHeader.Grpc"/>, <see cref="DeadlineHeader.Connect"/>; add <see cref="DeadlineHeader.Envoy"/> behind an
+    /// Envoy whose route timeout should bound the work, or clear the list to read none (only <see cref="DefaultTimeout"/> applies).
+    /// </summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Every listed header present is read, and the deadline is the <b>earliest</b> they announce: each names a party that
+    /// stops waiting then, and the answer is useless after the first of them. The order of the list does not matter.</item>
+    /// <item>A malformed value is ignored (the others still count) and logged at debug level.</item>
+    /// <item>Values not defined in <see cref="DeadlineHeader"/> make <c>UseCorralRequestScopes</c> throw
+    /// <see cref="ArgumentException"/>.</item>
+    /// </list>
+    /// </remarks>
+    public IList<DeadlineHeader> DeadlineHeaders { get; } = new List<DeadlineHeader> { DeadlineHeader.Corral, DeadlineHeader.Grpc, DeadlineHeader.Connect };
+
+    /// <summary>
+    /// Gets or sets how close to the deadline its header announced a client's disconnect counts as the caller's deadline passing
+    /// rather than the client going away: a caller whose deadline passes cancels its request, and that reaches the server slightly
+    /// before the server's own deadline (the server started counting later, by the time the request took to arrive). The scope's
+    /// reason is then <c>the caller's deadline passed</c> instead of <c>the client disconnected</c>, and the log says so.
+    /// Default: <see cref="DefaultCallerDeadlineMargin"/> (250 ms).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or longer than a minute.</exception>
+    public TimeSpan CallerDeadlineMargin
+    {
+        get => _callerDeadlineMargin;
+        set
+        {
+            if (value < TimeSpan.Zero || value > TimeSpan.FromMinutes(1))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(CallerDeadlineMargin), value, "CallerDeadlineMargin must be between zero and one minute.");
+            }
+
+            _callerDeadlineMargin = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets whether the response of a request cut off by its deadline carries a ProblemDetails body
+    /// (<c>application/problem+json</c>, through <c>IProblemDetailsService</c> when <c>AddProblemDetails()</c> registered one).
+    /// Default: <see langword="false"/> (an empty body).
+    /// </summary>
+    public bool WriteProblemDetails { get; set; }
 
     /// <summary>
     /// Gets or sets the longest timeout a request gets, whatever its header says: a larger incoming value (and a larger
@@ -76,13 +129,34 @@ public sealed class CorralRequestScopeOptions
 
     /// <summary>Creates a copy, so that later changes to this instance do not reach a running middleware.</summary>
     /// <returns>The copy.</returns>
-    internal CorralRequestScopeOptions Clone() => new()
+    /// <exception cref="ArgumentException"><see cref="DeadlineHeaders"/> holds a value that is not defined.</exception>
+    internal CorralRequestScopeOptions Clone()
     {
-        _maxTimeout = _maxTimeout,
-        _defaultTimeout = _defaultTimeout,
-        _timeoutStatusCode = _timeoutStatusCode,
-        TimeProvider = TimeProvider,
-    };
+        var copy = new CorralRequestScopeOptions
+        {
+            _maxTimeout = _maxTimeout,
+            _defaultTimeout = _defaultTimeout,
+            _timeoutStatusCode = _timeoutStatusCode,
+            _callerDeadlineMargin = _callerDeadlineMargin,
+            WriteProblemDetails = WriteProblemDetails,
+            TimeProvider = TimeProvider,
+        };
+        copy.DeadlineHeaders.Clear();
+        foreach (var header in DeadlineHeaders)
+        {
+            if (!DeadlineHeaderFormat.IsDefined(header))
+            {
+                throw new ArgumentException($"DeadlineHeaders holds {(int)header}, which is not a DeadlineHeader.", nameof(DeadlineHeaders));
+            }
+
+            if (!copy.DeadlineHeaders.Contains(header))
+            {
+                copy.DeadlineHeaders.Add(header);
+            }
+        }
+
+        return copy;
+    }
 
     /// <summary>Checks a timeout setting.</summary>
     /// <param name="value">The value to set.</param>

@@ -52,15 +52,16 @@ internal static class GrpcTimeout
             amount = (amount * 10) + (c - '0');
         }
 
-        // Ticks are 100 ns: nanoseconds round up to the next tick, so a non-zero value never becomes zero.
+        // Ticks are 100 ns: nanoseconds round up to the next tick, so a non-zero value never becomes zero. No product overflows:
+        // 99,999,999 hours is 3.6e18 ticks, below long.MaxValue (9.2e18).
         long ticks;
         switch (value[^1])
         {
             case 'H':
-                ticks = Math.Min(amount, MaxTimeout.Ticks / TimeSpan.TicksPerHour) * TimeSpan.TicksPerHour;
+                ticks = amount * TimeSpan.TicksPerHour;
                 break;
             case 'M':
-                ticks = Math.Min(amount, MaxTimeout.Ticks / TimeSpan.TicksPerMinute) * TimeSpan.TicksPerMinute;
+                ticks = amount * TimeSpan.TicksPerMinute;
                 break;
             case 'S':
                 ticks = amount * TimeSpan.TicksPerSecond;

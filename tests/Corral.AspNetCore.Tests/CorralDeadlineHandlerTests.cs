@@ -12,7 +12,7 @@ namespace Corral.AspNetCore.Tests;
 public sealed class CorralDeadlineHandlerTests
 {
     /// <summary>Answers every request with 200 and keeps the last request's Corral-Timeout values.</summary>
-    private sealed class CapturingHandler : HttpMessageHandler
+    private sealed class CapturingHandler(string header = CorralHttpHeaders.Timeout) : HttpMessageHandler
     {
         public string? Values { get; private set; }
 
@@ -26,15 +26,15 @@ public sealed class CorralDeadlineHandlerTests
         protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Requests++;
-            Values = request.Headers.TryGetValues(CorralHttpHeaders.Timeout, out var values) ? string.Join("|", values) : null;
+            Values = request.Headers.TryGetValues(header, out var values) ? string.Join("|", values) : null;
             return new HttpResponseMessage(HttpStatusCode.OK);
         }
     }
 
-    private static async Task<string?> SendAsync(HttpRequestMessage? request = null)
+    private static async Task<string?> SendAsync(HttpRequestMessage? request = null, DeadlineHeader header = DeadlineHeader.Corral)
     {
-        var capture = new CapturingHandler();
-        using var invoker = new HttpMessageInvoker(new CorralDeadlineHandler(capture));
+        var capture = new CapturingHandler(DeadlineHeaderFormat.Name(header));
+        using var invoker = new HttpMessageInvoker(new CorralDeadlineHandler(capture) { Header = header });
         using var message = request ?? new HttpRequestMessage(HttpMethod.Get, "http://example.invalid/");
         using var response = await invoker.SendAsync(message, CancellationToken.None);
         Assert.Equal(1, capture.Requests);
@@ -197,5 +197,62 @@ public sealed class CorralDeadlineHandlerTests
             new CancelScopeOptions { Timeout = TimeSpan.FromMilliseconds(2500), TimeProvider = time });
 
         Assert.Equal("2500", capture.Values);
+    }
+
+    [Theory]
+    [InlineData(DeadlineHeader.Corral, 3_000, "7000")]
+    [InlineData(DeadlineHeader.Grpc, 3_000, "7000m")]
+    [InlineData(DeadlineHeader.Connect, 3_000, "7000")]
+    [InlineData(DeadlineHeader.Envoy, 3_000, "7000")]
+    [InlineData(DeadlineHeader.Grpc, 20_000, "1n")]
+    [InlineData(DeadlineHeader.Connect, 20_000, "1")]
+    public async Task SendAsync_HeaderChosen_SendsTheTimeLeftInThatHeader(DeadlineHeader header, int spentMs, string expected)
+    {
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                time.Advance(TimeSpan.FromMilliseconds(spentMs));
+                values = await SendAsync(header: header);
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10), TimeProvider = time });
+
+        Assert.Equal(expected, values);
+    }
+
+    [Fact]
+    public void Header_Undefined_ThrowsArgumentOutOfRangeException()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new CorralDeadlineHandler { Header = (DeadlineHeader)9 });
+        Assert.Equal("Header", e.ParamName);
+    }
+
+    [Fact]
+    public void AddCorralDeadlines_UndefinedHeader_ThrowsArgumentOutOfRangeException()
+    {
+        var builder = new ServiceCollection().AddHttpClient("x");
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => builder.AddCorralDeadlines((DeadlineHeader)9));
+        Assert.Equal("header", e.ParamName);
+    }
+
+    [Fact]
+    public async Task AddCorralDeadlines_GrpcHeader_FactoryClientSendsGrpcTimeout()
+    {
+        var capture = new CapturingHandler(CorralHttpHeaders.GrpcTimeout);
+        var services = new ServiceCollection();
+        services.AddHttpClient("downstream").ConfigurePrimaryHttpMessageHandler(() => capture).AddCorralDeadlines(DeadlineHeader.Grpc);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("downstream");
+
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async scope =>
+            {
+                using var response = await client.GetAsync(new Uri("http://example.invalid/"), scope.Token);
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromMilliseconds(2500), TimeProvider = time });
+
+        Assert.Equal("2500m", capture.Values);
     }
 }

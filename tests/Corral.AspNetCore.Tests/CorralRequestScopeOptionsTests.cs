@@ -25,6 +25,19 @@ public sealed class CorralRequestScopeOptionsTests
         Assert.Null(options.DefaultTimeout);
         Assert.Null(options.TimeProvider);
         Assert.Equal(504, options.TimeoutStatusCode);
+        Assert.Equal([DeadlineHeader.Corral, DeadlineHeader.Grpc, DeadlineHeader.Connect], options.DeadlineHeaders);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), options.CallerDeadlineMargin);
+        Assert.False(options.WriteProblemDetails);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(60_001)]
+    public void CallerDeadlineMargin_OutOfRange_ThrowsArgumentOutOfRangeException(int milliseconds)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(
+            () => new CorralRequestScopeOptions { CallerDeadlineMargin = TimeSpan.FromMilliseconds(milliseconds) });
+        Assert.Equal("CallerDeadlineMargin", e.ParamName);
     }
 
     [Theory]
