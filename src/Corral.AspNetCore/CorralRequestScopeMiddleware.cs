@@ -103,7 +103,8 @@ internal sealed class CorralRequestScopeMiddleware
 
                 // Registered inside the scope, so that the callback cannot run before the scope exists; if the client is
                 // already gone, it runs here at once.
-                using var registration = aborted.UnsafeRegister(static state => ((RequestState)state!).OnDisconnected(), request);
+                var registration = aborted.UnsafeRegister(static state => ((RequestState)state!).OnDisconnected(), request);
+                RegistrationCount.Added();
                 context.RequestAborted = scope.Token;
                 try
                 {
@@ -112,6 +113,8 @@ internal sealed class CorralRequestScopeMiddleware
                 finally
                 {
                     context.RequestAborted = aborted;
+                    registration.Dispose();
+                    RegistrationCount.Removed();
                 }
             },
             new CancelScopeOptions { Name = name, Timeout = timeout, TimeProvider = _timeProvider }).ConfigureAwait(false);

@@ -20,10 +20,13 @@
 // grpc-timeout on CorralGrpcServerOptions.TimeProvider, and receives a CorralServerCallContext: grpc-dotnet's context with the
 // scope's token as CancellationToken. The call's own token cancels the scope (a registration), so the scope's token is
 // cancelled when either is. How the call ends (the cases, in the order they are checked):
-//   1. the scope's own deadline fired, or grpc-dotnet's did (then the scope's deadline is moved to now, so the reason is the
-//      same "deadline exceeded"), or the client cancelled within CallerDeadlineMargin of the deadline (reason "the caller's
-//      deadline passed"): DEADLINE_EXCEEDED, even if the handler swallowed the cancellation and returned a value (gRPC's rule,
-//      and what grpc-dotnet's own deadline does: a late answer is not an answer);
+//   1. the deadline passed: the scope's own deadline fired, or grpc-dotnet's did (then the scope's deadline is moved to now,
+//      so the reason is the same "deadline exceeded"), or the client cancelled within CallerDeadlineMargin of the deadline
+//      (reason "the caller's deadline passed"), or the clock is past it when the handler ends (the scope's timer can run late
+//      on a busy machine): DEADLINE_EXCEEDED, whatever the handler did, swallowed the cancellation and returned a value, or
+//      failed some other way on its way out (the next hop's 504, whose own deadline fired first). That is gRPC's rule, and
+//      what grpc-dotnet's own deadline does (it writes DEADLINE_EXCEEDED and ignores the handler from then on): a late answer
+//      is not an answer;
 //   2. the client cancelled earlier: CANCELLED (reason "the client cancelled the call"); nobody reads it, but logs and
 //      interceptors further out see the truth;
 //   3. the handler cancelled the call's scope itself (CancelScope.Current.Cancel(reason) at the top of the handler): CANCELLED
@@ -31,8 +34,8 @@
 //   4. an enclosing Corral scope's cancellation left the handler (UseCorralRequestScopes around gRPC-Web, say):
 //      DEADLINE_EXCEEDED if it was a deadline, else CANCELLED with its reason, instead of grpc-dotnet's UNKNOWN for an
 //      OperationCanceledException;
-//   5. anything else (a value, an RpcException, any other exception, an OperationCanceledException no Corral scope caused)
-//      passes through unchanged, and grpc-dotnet maps it as it always does.
+//   5. anything else before the deadline (a value, an RpcException, any other exception, an OperationCanceledException no
+//      Corral scope caused) passes through unchanged, and grpc-dotnet maps it as it always does.
 //
 // RACES. The call's token can be cancelled (client, grpc-dotnet's deadline, Kestrel aborting the connection) at any moment,
 // on any thread, while the scope's deadline timer fires on another: the first cancellation wins (a scope keeps its first
@@ -68,9 +71,9 @@ namespace Corral.Grpc;
 /// <item>The handler's <see cref="ServerCallContext.CancellationToken"/> is the scope's token: cancelled when the call is
 /// (client, grpc-dotnet's deadline, connection lost) and when the scope is (its deadline, or <see cref="CancelScope.Cancel"/> of the
 /// call's scope).</item>
-/// <item>A handler cut off by its deadline ends with <see cref="StatusCode.DeadlineExceeded"/> (also when it swallowed the
-/// cancellation), a client cancellation with <see cref="StatusCode.Cancelled"/>, and any other outcome as grpc-dotnet would map
-/// it.</item>
+/// <item>A call whose deadline passed ends with <see cref="StatusCode.DeadlineExceeded"/>, whatever its handler did (returned
+/// anyway, or failed another way), as grpc-dotnet's own deadline ends it; a client cancellation with
+/// <see cref="StatusCode.Cancelled"/>; any other outcome as grpc-dotnet would map it.</item>
 /// <item>Thread safe and stateless across calls: one instance serves every call.</item>
 /// </list>
 /// </remarks>
@@ -200,6 +203,8 @@ public sealed class CorralServerInterceptor : Interceptor
             ScopeResult<TResponse> result;
             try
             {
+                try
+                {
                 result = await CancelScope.RunAsync(
                     async scope =>
                     {
@@ -207,11 +212,31 @@ public sealed class CorralServerInterceptor : Interceptor
 
                         // Registered inside the scope, so the callback cannot run before the scope exists (if the call is already
                         // cancelled, it runs here at once); disposed before the scope ends, waiting for a running callback.
-                        using var registration = context.CancellationToken.UnsafeRegister(
+                        var registration = context.CancellationToken.UnsafeRegister(
                             static state => ((ServerCall)state!).OnCallCancelled(), call);
-                        return await handler(new CorralServerCallContext(context, scope.Token)).ConfigureAwait(false);
+                        RegistrationCount.Added();
+                        try
+                        {
+                            return await handler(new CorralServerCallContext(context, scope.Token)).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            registration.Dispose();
+                            RegistrationCount.Removed();
+                        }
                     },
                     new CancelScopeOptions { Name = context.Method, Timeout = timeout, TimeProvider = _timeProvider }).ConfigureAwait(false);
+                }
+                catch (Exception e) when (call.DeadlinePassed() && e is not OperationCanceledException)
+                {
+                    // Case 1: the deadline passed, and the handler failed some other way on its way out (a 504 from the next
+                    // hop, whose deadline fired first): a late failure is no more an answer than a late value.
+                    throw call.DeadlineExceeded(e);
+                }
+            }
+            catch (OperationCanceledException e) when (call.DeadlinePassed())
+            {
+                throw call.DeadlineExceeded(e); // case 1, through an enclosing scope or a late timer
             }
             catch (OperationCanceledException e) when (call.Scope is { IsCancellationRequested: true, CancelCalled: false } scope)
             {
@@ -223,6 +248,11 @@ public sealed class CorralServerInterceptor : Interceptor
 
             if (call.Scope is not { CancelCalled: true } ended)
             {
+                if (call.DeadlinePassed())
+                {
+                    throw call.DeadlineExceeded(null); // case 1: a value after the deadline (its timer had not run yet)
+                }
+
                 return result.Value; // case 5: a value
             }
 
@@ -329,23 +359,48 @@ public sealed class CorralServerInterceptor : Interceptor
             }
         }
 
+        /// <summary>
+        /// Whether the call's deadline has passed: its scope's own deadline fired, or the registration saw grpc-dotnet's fire or
+        /// the caller's pass, or its clock is past it (the scope's timer may run late on a busy machine).
+        /// </summary>
+        public bool DeadlinePassed()
+        {
+            var scope = Scope;
+            if (scope is null)
+            {
+                return false;
+            }
+
+            if ((Cause)Volatile.Read(ref _cause) is Cause.GrpcDeadline or Cause.CallerDeadline
+                || (scope.CancelReason is { Kind: CancelReasonKind.DeadlineExceeded } reason && ReferenceEquals(reason.Scope, scope)))
+            {
+                return true;
+            }
+
+            return scope.Deadline is { } deadline && _owner._timeProvider.GetUtcNow() >= deadline;
+        }
+
+        /// <summary>The exception that ends a call whose deadline passed (case 1), logged once.</summary>
+        /// <param name="inner">How the handler ended, if it failed.</param>
+        public RpcException DeadlineExceeded(Exception? inner)
+        {
+            if ((Cause)Volatile.Read(ref _cause) is not Cause.CallerDeadline)
+            {
+                s_deadlineExceeded(_owner._logger, _context.Method, null);
+            }
+
+            return new RpcException(new Status(StatusCode.DeadlineExceeded, GrpcCallReasons.DeadlineExceededDetail, inner));
+        }
+
         /// <summary>The exception that ends a call whose scope's own cancel was called (cases 1 to 3 at the top).</summary>
         public RpcException ToRpcException(CancelScope scope)
         {
-            var reason = scope.CancelReason;
-            var cause = (Cause)Volatile.Read(ref _cause);
-            if (cause is Cause.CallerDeadline
-                || (reason is { Kind: CancelReasonKind.DeadlineExceeded } && ReferenceEquals(reason.Scope, scope)))
+            if (DeadlinePassed())
             {
-                if (cause is not Cause.CallerDeadline)
-                {
-                    s_deadlineExceeded(_owner._logger, _context.Method, null);
-                }
-
-                return new RpcException(new Status(StatusCode.DeadlineExceeded, GrpcCallReasons.DeadlineExceededDetail));
+                return DeadlineExceeded(null);
             }
 
-            return new RpcException(new Status(StatusCode.Cancelled, reason?.Message ?? GrpcCallReasons.ClientCancelled));
+            return new RpcException(new Status(StatusCode.Cancelled, scope.CancelReason?.Message ?? GrpcCallReasons.ClientCancelled));
         }
     }
 }

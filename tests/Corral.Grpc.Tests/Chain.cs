@@ -47,6 +47,17 @@ internal sealed class ChainProbe
 
     public ConcurrentDictionary<string, PricingEnd> PricingEndById { get; } = new();
 
+    private int _pricingStarted;
+
+    /// <summary>Gets or sets how many calls reached pricing (a call whose deadline passed on the way may never get there).</summary>
+    public int PricingStarted
+    {
+        get => Volatile.Read(ref _pricingStarted);
+        set => Volatile.Write(ref _pricingStarted, value);
+    }
+
+    public void PricingStarts() => Interlocked.Increment(ref _pricingStarted);
+
     public static string GrpcTimeoutOf(ServerCallContext context) => context.GetHttpContext().Request.Headers["grpc-timeout"].ToString();
 
     public void Seen(string hop, string header)
@@ -191,6 +202,7 @@ internal sealed class PricingService(ChainProbe probe) : Pricing.PricingBase
     public override async Task<QuoteReply> Quote(QuoteRequest request, ServerCallContext context)
     {
         probe.Seen("pricing", ChainProbe.GrpcTimeoutOf(context));
+        probe.PricingStarts();
         try
         {
             switch (request.Mode)

@@ -127,6 +127,40 @@ public sealed class ServerInterceptorTests
     }
 
     [Fact]
+    public async Task Handler_FailsAnotherWayAfterItsDeadline_StillDeadlineExceeded()
+    {
+        var time = new FakeTimeProvider();
+        var waiting = Probes.NewSignal<bool>();
+        var handlers = new ProbeHandlers
+        {
+            Unary = async (request, context) =>
+            {
+                waiting.TrySetResult(true);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, context.CancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // What a hop sees when the next hop's deadline fired first: some other failure.
+                    throw new InvalidOperationException("inventory answered 504");
+                }
+
+                return new ProbeReply();
+            },
+        };
+        await using var server = await Probes.StartAsync(handlers, time);
+        var client = new Protos.Probe.ProbeClient(server.CreateChannel());
+
+        var calling = client.UnaryAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(100)).ResponseAsync;
+        await waiting.Task.WaitAsync(Probes.Patience);
+        time.Advance(TimeSpan.FromSeconds(100));
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => calling.WaitAsync(Probes.Patience));
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+    }
+
+    [Fact]
     public async Task Handler_ClientCancels_ScopeCancelledWithTheClientReason()
     {
         var time = new FakeTimeProvider();

@@ -1,0 +1,209 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Corral.Diagnostics;
+using Corral.Grpc.Tests.Protos;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Corral.Grpc.Tests;
+
+/// <summary>
+/// Load through the three-hop chain on loopback, bounded: by default three rounds of 3,400 calls (10,200 in all), at most 64 in
+/// flight; <c>CORRAL_GRPC_LOAD_CALLS</c> sets the calls per round for a bigger run. Every call ends with the status its kind
+/// calls for, pricing (three hops away) ends each call the matching way, and after each round no scope, timer or registration
+/// is left, counted; the managed heap after each round stays flat.
+/// </summary>
+public sealed class ChainLoadTests(ITestOutputHelper output)
+{
+    /// <summary>What a call does and how it must end.</summary>
+    private enum Kind
+    {
+        /// <summary>Answers within its 30 s: OK; pricing ends Ok.</summary>
+        Ok,
+
+        /// <summary>Pricing sleeps past the client's 200 ms deadline: DeadlineExceeded; pricing ends by a deadline.</summary>
+        TimesOut,
+
+        /// <summary>The client cancels once pricing has the call: Cancelled; pricing ends by the client's cancel.</summary>
+        Cancelled,
+
+        /// <summary>A Corral client scope (MoveOnAfterAsync, 250 ms) around a slow call: cut off (false); pricing ends by a deadline.</summary>
+        ScopeMovesOn,
+    }
+
+    private const int MaxInFlight = 64;
+
+    private static Kind KindOf(int i) => (i % 10) switch
+    {
+        < 7 => Kind.Ok,
+        7 => Kind.TimesOut,
+        8 => Kind.Cancelled,
+        _ => Kind.ScopeMovesOn,
+    };
+
+    [Fact]
+    public async Task Chain_ThreeBoundedRounds_EveryCallEndsRightAndNothingIsLeft()
+    {
+        int perRound = int.TryParse(Environment.GetEnvironmentVariable("CORRAL_GRPC_LOAD_CALLS"), CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 3_400;
+        var clock = new CountingTimeProvider();
+        await using var chain = await Chain.StartAsync(clock, logLevel: LogLevel.Warning);
+        chain.Probe.Record = false;
+        var plain = chain.CreateClient(corral: false);
+        var corral = chain.CreateClient(corral: true);
+        var memory = new List<long>();
+        var total = Stopwatch.StartNew();
+
+        for (int round = 0; round < 3; round++)
+        {
+            var watch = Stopwatch.StartNew();
+            var mismatches = new ConcurrentQueue<string>();
+            var statuses = new ConcurrentDictionary<string, int>();
+            int offset = round * perRound;
+            chain.Probe.PricingEnds.Clear();
+            chain.Probe.PricingEndById.Clear();
+            chain.Probe.PricingArrived.Clear();
+            chain.Probe.PricingStarted = 0;
+
+            await StructuredParallel.ForEachAsync(
+                Enumerable.Range(offset, perRound),
+                async (i, _) =>
+                {
+                    var (expected, actual) = await CallAsync(plain, corral, chain.Probe, clock, i);
+                    statuses.AddOrUpdate(actual, 1, (_, c) => c + 1);
+                    if (expected != actual)
+                    {
+                        mismatches.Enqueue($"call {i} ({KindOf(i)}): expected {expected}, got {actual}");
+                    }
+                },
+                new ParallelForEachOptions { MaxDegreeOfParallelism = MaxInFlight, Name = "load" });
+
+            // Pricing may finish a cancelled call a moment after the client saw it end. A call whose deadline passed before it
+            // reached pricing (at orders or inventory) never starts there.
+            await ChainTests.WaitUntilAsync(() => chain.Probe.PricingEnds.Values.Sum() == chain.Probe.PricingStarted);
+            // The client's calls have ended; a hop may still be unwinding one whose caller gave up (its handler ends at its own
+            // deadline, a moment later). Wait for every hop to end every call, then count what is left.
+            await ChainTests.WaitUntilAsync(() => RegistrationCount.Live == 0 && Corral.AspNetCore.RegistrationCount.Live == 0 && ChainTreeNodes() == 0);
+            var ends = chain.Probe.PricingEnds;
+            var scopesAlive = CountLiveScopes(chain.Probe);
+            var treeNodes = ChainTreeNodes();
+            memory.Add(MeasureHeap());
+
+            output.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"round {round + 1}: {perRound} calls in {watch.Elapsed.TotalSeconds:F1} s; client statuses {Describe(statuses)}; pricing reached by {chain.Probe.PricingStarted}, ends {Describe(ends)}; " +
+                $"scopes alive after GC {scopesAlive}, task-tree nodes {treeNodes}, registrations gRPC {RegistrationCount.Live} HTTP {Corral.AspNetCore.RegistrationCount.Live}, " +
+                $"timers live {clock.Live} (created {clock.Created}); heap {memory[^1] / 1024.0 / 1024.0:F2} MiB"));
+
+            Assert.Empty(mismatches);
+            int expectedOk = Enumerable.Range(offset, perRound).Count(i => KindOf(i) == Kind.Ok);
+            int expectedCancelled = Enumerable.Range(offset, perRound).Count(i => KindOf(i) == Kind.Cancelled);
+            Assert.Equal(expectedOk, ends.GetValueOrDefault(PricingEnd.Ok));
+            Assert.Equal(expectedCancelled, ends.GetValueOrDefault(PricingEnd.ClientCancelled));
+            Assert.Equal(chain.Probe.PricingStarted - expectedOk - expectedCancelled, ends.GetValueOrDefault(PricingEnd.Deadline));
+            Assert.Equal(0, ends.GetValueOrDefault(PricingEnd.Other));
+            // Ended scopes the server stack still reaches through pooled objects that captured an ExecutionContext (Kestrel and
+            // SocketsHttpHandler reuse them per connection): a handful, bounded by the pools, never growing with the calls. A scope
+            // held by Corral (a deadline entry, a registration) would be one per call of its kind, hundreds here.
+            Assert.True(scopesAlive <= 16, $"{scopesAlive} ended scopes are still reachable after a full GC");
+            Assert.Equal(0, treeNodes);
+            Assert.Equal(0, RegistrationCount.Live);
+            Assert.Equal(0, Corral.AspNetCore.RegistrationCount.Live);
+            Assert.True(clock.Live <= 1, $"{clock.Live} timers alive on the chain's clock: Corral keeps one per clock, no more");
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {3 * perRound} calls in {total.Elapsed.TotalSeconds:F1} s"));
+
+        // Flat: the first round warms pools (connections, Kestrel's memory pool, JIT); later rounds must not keep growing.
+        var growth = memory[2] - memory[0];
+        Assert.True(growth < 8 * 1024 * 1024, string.Create(CultureInfo.InvariantCulture, $"the heap grew {growth / 1024} KiB from round 1 to round 3 ({string.Join(", ", memory)})"));
+    }
+
+    /// <summary>Makes call <paramref name="i"/>; returns the outcome its kind calls for and the one it got.</summary>
+    private static async Task<(string Expected, string Actual)> CallAsync(
+        Protos.Orders.OrdersClient plain, Protos.Orders.OrdersClient corral, ChainProbe probe, TimeProvider clock, int i)
+    {
+        var sku = i.ToString(CultureInfo.InvariantCulture);
+        switch (KindOf(i))
+        {
+            case Kind.Ok:
+                return ("OK", await StatusOfAsync(() => plain.PlaceOrderAsync(new OrderRequest { Sku = sku, Mode = "ok" }, deadline: DateTime.UtcNow.AddSeconds(30)).ResponseAsync));
+            case Kind.TimesOut:
+                return ("DeadlineExceeded", await StatusOfAsync(() => plain.PlaceOrderAsync(new OrderRequest { Sku = sku, Mode = "slow" }, deadline: DateTime.UtcNow.AddMilliseconds(200)).ResponseAsync));
+            case Kind.Cancelled:
+            {
+                using var cts = new CancellationTokenSource();
+                var arrived = probe.PricingArrived.GetOrAdd(sku, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                var calling = StatusOfAsync(() => plain.PlaceOrderAsync(new OrderRequest { Sku = sku, Mode = "hang" }, deadline: DateTime.UtcNow.AddSeconds(60), cancellationToken: cts.Token).ResponseAsync);
+                await Task.WhenAny(arrived.Task, calling).WaitAsync(Probes.Patience);
+                await cts.CancelAsync();
+                return ("Cancelled", await calling.WaitAsync(Probes.Patience));
+            }
+
+            default:
+            {
+                bool completed = true;
+                await CancelScope.RunAsync(
+                    async _ => completed = await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(250), async ct =>
+                    {
+                        await corral.PlaceOrderAsync(new OrderRequest { Sku = sku, Mode = "slow" }, cancellationToken: ct);
+                    }),
+                    new CancelScopeOptions { TimeProvider = clock });
+                return ("cut off", completed ? "completed" : "cut off");
+            }
+        }
+    }
+
+    private static async Task<string> StatusOfAsync(Func<Task<OrderReply>> call)
+    {
+        try
+        {
+            await call();
+            return "OK";
+        }
+        catch (RpcException e)
+        {
+            return e.StatusCode.ToString();
+        }
+    }
+
+    /// <summary>The live task tree's nodes that belong to the chain: its call scopes and request scopes.</summary>
+    private static int ChainTreeNodes() => TaskTree.Capture().FindAll(node => node.Name is { } name
+        && (name.StartsWith("/corral.tests.", StringComparison.Ordinal) || name.StartsWith("GET /stock/", StringComparison.Ordinal))).Count;
+
+    private static int CountLiveScopes(ChainProbe probe)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        int alive = 0;
+        while (probe.Scopes.TryDequeue(out var weak))
+        {
+            if (weak.TryGetTarget(out _))
+            {
+                alive++;
+            }
+        }
+
+        return alive;
+    }
+
+    private static long MeasureHeap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static string Describe<TKey>(IEnumerable<KeyValuePair<TKey, int>> counts)
+        where TKey : notnull =>
+        string.Join(", ", counts.OrderBy(c => c.Key.ToString(), StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
+}
