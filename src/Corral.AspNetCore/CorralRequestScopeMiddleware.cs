@@ -217,7 +217,7 @@ internal sealed class CorralRequestScopeMiddleware
             var now = _owner._timeProvider.GetUtcNow();
             if (_fromHeader && scope.Deadline is { } deadline && now >= deadline - _owner._options.CallerDeadlineMargin)
             {
-                s_callerDeadlinePassed(_owner._logger, _name, Math.Max(0, (deadline - now).TotalMilliseconds), null);
+                s_callerDeadlinePassed(_owner._logger, _name, Math.Round(Math.Max(0, (deadline - now).TotalMilliseconds)), null);
                 scope.Cancel(CallerDeadlinePassed);
             }
             else

@@ -348,7 +348,7 @@ public sealed class CorralServerInterceptor : Interceptor
             else if (scope.Deadline is { } deadline && now >= deadline - _owner._options.CallerDeadlineMargin)
             {
                 Volatile.Write(ref _cause, (int)Cause.CallerDeadline);
-                s_callerDeadlinePassed(_owner._logger, _context.Method, Math.Max(0, (deadline - now).TotalMilliseconds), null);
+                s_callerDeadlinePassed(_owner._logger, _context.Method, Math.Round(Math.Max(0, (deadline - now).TotalMilliseconds)), null);
                 scope.Cancel(GrpcCallReasons.CallerDeadlinePassed);
             }
             else

@@ -70,28 +70,6 @@ public sealed class ClientCallRaceTests
     }
 
     [Fact]
-    public async Task Translate_BlockingCallGrpcDeadlineFirst_WaitsForTheScopeAndTranslates()
-    {
-        var clock = new SplitClock();
-        Exception? translated = null;
-        await CancelScope.RunAsync(
-            async scope =>
-            {
-                var context = new ClientInterceptorContext<ProbeRequest, ProbeReply>(s_method, null, default);
-                var call = ClientCall.Begin(ref context)!;
-                clock.Now += TimeSpan.FromSeconds(10);
-                var translating = Task.Run(() => call.Translate(DeadlineExceeded(), wait: true));
-                await Task.Delay(10);
-                clock.Timers.Advance(TimeSpan.FromSeconds(10));
-                translated = await translating.WaitAsync(TimeSpan.FromSeconds(30));
-                await CancelScope.CheckpointAsync();
-            },
-            new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10), TimeProvider = clock });
-
-        Assert.IsType<ScopeCancelledException>(translated);
-    }
-
-    [Fact]
     public void Begin_OutsideAnyScope_ReturnsNullAndLeavesTheOptions()
     {
         var context = new ClientInterceptorContext<ProbeRequest, ProbeReply>(s_method, null, default);
