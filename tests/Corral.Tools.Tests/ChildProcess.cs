@@ -46,6 +46,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>The TreeDemo sample, as built beside these tests.</summary>
     public static string TreeDemoDll => BuiltPath("TreeDemoDll");
 
+    /// <summary>The services sample, as built beside these tests.</summary>
+    public static string ServicesDll => BuiltPath("ServicesDll");
+
     /// <summary>The corral tool, as built beside these tests.</summary>
     public static string ToolDll => BuiltPath("ToolDll");
 
@@ -98,6 +101,22 @@ internal sealed class ChildProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>Reads standard output until a line starts with <paramref name="prefix"/>; returns that line.</summary>
+    public async Task<string> ReadLineStartingWithAsync(string prefix, TimeSpan limit)
+    {
+        var giveUp = DateTime.UtcNow + limit;
+        while (true)
+        {
+            var left = giveUp - DateTime.UtcNow;
+            var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero)
+                ?? throw new InvalidOperationException($"the program ended before printing '{prefix}'; stderr: {StandardError}");
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return line;
+            }
         }
     }
 
