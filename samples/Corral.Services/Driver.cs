@@ -36,8 +36,17 @@ internal static class Driver
         // Scene 1: one budget for the whole chain. Each hop spends a little and passes on what is left.
         Console.WriteLine();
         Console.WriteLine("1. The budget shrinks hop by hop: the client gives the order 3 s");
-        var reply = await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(3), async ct => await client.PlaceOrderAsync(new OrderRequest { Sku = "kettle", Mode = "ok" }, cancellationToken: ct), "place-order");
-        Console.WriteLine($"   {string.Join("  ->  ", reply.Budgets)}  =>  {reply.Cents} cents");
+        try
+        {
+            var reply = await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(3), async ct => await client.PlaceOrderAsync(new OrderRequest { Sku = "kettle", Mode = "ok" }, cancellationToken: ct), "place-order");
+            Console.WriteLine($"   {string.Join("  ->  ", reply.Budgets)}  =>  {reply.Cents} cents");
+        }
+        catch (TimeoutException e)
+        {
+            // A machine too busy to cross three hops in 3 s: say so, and go on to the other scenes.
+            Console.WriteLine($"   {e.Message}");
+            ok = false;
+        }
 
         // Scene 2: the customer leaves; the cancel crosses gRPC, HTTP and gRPC again and stops pricing's work.
         Console.WriteLine();
