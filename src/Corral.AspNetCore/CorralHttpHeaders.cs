@@ -1,6 +1,6 @@
 namespace Corral.AspNetCore;
 
-/// <summary>The HTTP headers Corral reads and writes (ADR 0013, ADR 0016).</summary>
+/// <summary>The HTTP headers Corral reads and writes (ADR 0013, ADR 0017).</summary>
 public static class CorralHttpHeaders
 {
     /// <summary>

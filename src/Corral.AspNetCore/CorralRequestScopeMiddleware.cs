@@ -8,7 +8,7 @@ namespace Corral.AspNetCore;
 
 /// <summary>
 /// Runs the rest of the pipeline in a <see cref="CancelScope"/> per request, whose deadline is the earliest its deadline headers
-/// announce (<see cref="CorralRequestScopeOptions.DeadlineHeaders"/>; ADR 0013, ADR 0016).
+/// announce (<see cref="CorralRequestScopeOptions.DeadlineHeaders"/>; ADR 0013, ADR 0017).
 /// </summary>
 /// <remarks>
 /// What happens when the scope is cancelled; the cases are:

@@ -2,7 +2,7 @@ namespace Corral.AspNetCore;
 
 /// <summary>
 /// A header that carries a deadline as the time a caller has left: the ones Corral reads (<see cref="CorralRequestScopeOptions.DeadlineHeaders"/>)
-/// and the one its client handler sends (<see cref="CorralDeadlineHandler.Header"/>). ADR 0016.
+/// and the one its client handler sends (<see cref="CorralDeadlineHandler.Header"/>). ADR 0017.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">

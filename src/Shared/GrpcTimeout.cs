@@ -3,7 +3,7 @@
 // n (nanoseconds). Compiled into Corral.AspNetCore (request scopes read it) and Corral.Grpc (the server interceptor reads it),
 // so both read one header one way.
 //
-// Two choices differ from grpc-dotnet, on purpose (ADR 0016):
+// Two choices differ from grpc-dotnet, on purpose (ADR 0017):
 // - A zero value ("0m") is read as "no time left", as grpc-go reads it; grpc-dotnet's server ignores it (no deadline at all),
 //   which would turn "the caller has nothing left" into "the caller waits forever".
 // - Formatting rounds down, so a server is never told it has more time than the caller left (grpc-dotnet's client rounds up to

@@ -11,7 +11,7 @@ using Xunit;
 
 namespace Corral.AspNetCore.Tests;
 
-/// <summary>The headers others already send (ADR 0016): which are read, how they combine, and what a cut-off request says.</summary>
+/// <summary>The headers others already send (ADR 0017): which are read, how they combine, and what a cut-off request says.</summary>
 public sealed class CorralRequestScopeHeadersTests
 {
     private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(30);

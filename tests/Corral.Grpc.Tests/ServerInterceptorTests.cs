@@ -370,7 +370,7 @@ public sealed class ServerInterceptorTests
         };
         await using var server = await Probes.StartAsync(handlers, new FakeTimeProvider());
 
-        // grpc-dotnet itself reads "0m" as no deadline; Corral reads it as none left (ADR 0016).
+        // grpc-dotnet itself reads "0m" as no deadline; Corral reads it as none left (ADR 0017).
         var (status, _) = await RawGrpc.UnaryAsync(server, "/corral.tests.Probe/Unary", new ProbeRequest(), "0m");
 
         Assert.Equal(StatusCode.DeadlineExceeded, status);
