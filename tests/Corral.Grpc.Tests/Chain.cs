@@ -91,6 +91,13 @@ internal sealed class Chain : IAsyncDisposable
         Probe = probe;
     }
 
+    /// <summary>
+    /// The chain's margin for "the caller's deadline passed": 1 s, not the default 250 ms. On a loaded 2-core machine a request
+    /// can wait in a hop's queue for hundreds of milliseconds before its deadline starts counting, so the next hop's deadline
+    /// falls that much after its caller's, and a cancel at the caller's deadline would arrive outside the default margin.
+    /// </summary>
+    public static readonly TimeSpan CallerDeadlineMargin = TimeSpan.FromSeconds(1);
+
     public TestServer Pricing { get; }
 
     public TestServer Inventory { get; }
@@ -106,7 +113,11 @@ internal sealed class Chain : IAsyncDisposable
         var pricing = await TestServer.StartAsync(
             s =>
             {
-                s.AddGrpc().AddCorralScopes(o => o.TimeProvider = time);
+                s.AddGrpc().AddCorralScopes(o =>
+                {
+                    o.TimeProvider = time;
+                    o.CallerDeadlineMargin = CallerDeadlineMargin;
+                });
                 s.AddSingleton(probe);
             },
             app => app.MapGrpcService<PricingService>(),
@@ -122,7 +133,7 @@ internal sealed class Chain : IAsyncDisposable
             },
             app =>
             {
-                app.UseCorralRequestScopes(new CorralRequestScopeOptions { TimeProvider = time });
+                app.UseCorralRequestScopes(new CorralRequestScopeOptions { TimeProvider = time, CallerDeadlineMargin = CallerDeadlineMargin });
                 app.MapGet("/stock/{sku}", InventoryAsync);
             },
             http1: true,
@@ -131,7 +142,11 @@ internal sealed class Chain : IAsyncDisposable
         var orders = await TestServer.StartAsync(
             s =>
             {
-                s.AddGrpc().AddCorralScopes(o => o.TimeProvider = time);
+                s.AddGrpc().AddCorralScopes(o =>
+                {
+                    o.TimeProvider = time;
+                    o.CallerDeadlineMargin = CallerDeadlineMargin;
+                });
                 s.AddSingleton(probe);
                 s.AddHttpClient("inventory", c => c.BaseAddress = inventory.BaseAddress)
                     .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false })

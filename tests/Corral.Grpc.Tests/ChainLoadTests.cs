@@ -21,6 +21,7 @@ namespace Corral.Grpc.Tests;
 /// calls for, pricing (three hops away) ends each call the matching way, and after each round no scope, timer or registration
 /// is left, counted; the managed heap after each round stays flat.
 /// </summary>
+[Collection(LoadTestGroup.Name)]
 public sealed class ChainLoadTests(ITestOutputHelper output)
 {
     /// <summary>What a call does and how it must end.</summary>
@@ -206,4 +207,14 @@ public sealed class ChainLoadTests(ITestOutputHelper output)
     private static string Describe<TKey>(IEnumerable<KeyValuePair<TKey, int>> counts)
         where TKey : notnull =>
         string.Join(", ", counts.OrderBy(c => c.Key.ToString(), StringComparer.Ordinal).Select(c => $"{c.Key} {c.Value}"));
+}
+
+/// <summary>
+/// The load test runs alone, after the other tests of the assembly: the heap it measures is the process's, and servers of
+/// tests running beside it would count as its growth.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LoadTestGroup
+{
+    public const string Name = "load";
 }

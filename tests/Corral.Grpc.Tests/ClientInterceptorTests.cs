@@ -46,6 +46,7 @@ public sealed class ClientInterceptorTests
         var handlers = ObservingHandlers();
         await using var server = await Probes.StartAsync(handlers, time);
         var client = CorralClient(server);
+        await Probes.WarmUpAsync(client);
         var start = time.GetUtcNow();
 
         await CancelScope.RunAsync(
@@ -69,6 +70,7 @@ public sealed class ClientInterceptorTests
         var handlers = ObservingHandlers();
         await using var server = await Probes.StartAsync(handlers, time);
         var client = CorralClient(server);
+        await Probes.WarmUpAsync(client);
 
         await CancelScope.RunAsync(
             async _ => await client.UnaryAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(ownSeconds)),
@@ -343,6 +345,7 @@ public sealed class ClientInterceptorTests
         var handlers = ObservingHandlers();
         await using var server = await Probes.StartAsync(handlers, time);
         var client = CorralClient(server);
+        await Probes.WarmUpAsync(client);
 
         await CancelScope.RunAsync(
             async _ => await client.UnaryAsync(new ProbeRequest()),

@@ -26,8 +26,9 @@ public sealed class ServerInterceptorTests
         });
         await using var server = await Probes.StartAsync(handlers, time);
         var client = new Protos.Probe.ProbeClient(server.CreateChannel());
+        await Probes.WarmUpAsync(client);
 
-        // 100 s encodes exactly ("100S") whatever grpc-dotnet's rounding, however slow the machine.
+        // 100 s encodes exactly ("100S") through grpc-dotnet's rounding up to three significant figures.
         await Probes.CallAsync(client, kind, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(100)));
 
         var observed = handlers.Observed!;
@@ -66,6 +67,7 @@ public sealed class ServerInterceptorTests
         var handlers = new ProbeHandlers();
         handlers.All(async context =>
         {
+            handlers.Observe(context);
             waiting.TrySetResult(true);
             try
             {
@@ -82,7 +84,8 @@ public sealed class ServerInterceptorTests
 
         var calling = Probes.CallAsync(client, kind, new CallOptions(deadline: DateTime.UtcNow.AddSeconds(100)));
         await waiting.Task.WaitAsync(Probes.Patience);
-        time.Advance(TimeSpan.FromSeconds(99.999));
+        var left = handlers.Observed!.Deadline!.Value - time.GetUtcNow(); // what grpc-timeout gave the scope, on its clock
+        time.Advance(left - TimeSpan.FromMilliseconds(1));
         Assert.False(caught.Task.IsCompleted);
         time.Advance(TimeSpan.FromMilliseconds(1));
 
@@ -205,13 +208,13 @@ public sealed class ServerInterceptorTests
         // The server's deadline is 100 s on its (fake) clock; the client cancels when 100 ms of it are left, as a caller
         // whose own deadline passed does: the request reached the server a little after the caller started counting.
         var time = new FakeTimeProvider();
-        var waiting = Probes.NewSignal<bool>();
+        var deadline = Probes.NewSignal<DateTimeOffset>();
         var caught = Probes.NewSignal<CancelReason?>();
         var handlers = new ProbeHandlers
         {
             Unary = async (request, context) =>
             {
-                waiting.TrySetResult(true);
+                deadline.TrySetResult(CancelScope.CurrentDeadline!.Value);
                 try
                 {
                     await Task.Delay(Timeout.Infinite, context.CancellationToken);
@@ -230,8 +233,8 @@ public sealed class ServerInterceptorTests
         using var cts = new CancellationTokenSource();
 
         var calling = client.UnaryAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(100), cancellationToken: cts.Token).ResponseAsync;
-        await waiting.Task.WaitAsync(Probes.Patience);
-        time.Advance(TimeSpan.FromMilliseconds(99_900));
+        var due = await deadline.Task.WaitAsync(Probes.Patience);
+        time.Advance(due - time.GetUtcNow() - TimeSpan.FromMilliseconds(100));
         await cts.CancelAsync();
 
         await Assert.ThrowsAsync<RpcException>(() => calling.WaitAsync(Probes.Patience));
@@ -321,6 +324,7 @@ public sealed class ServerInterceptorTests
         });
         await using var server = await Probes.StartAsync(handlers, time);
         var client = new Protos.Probe.ProbeClient(server.CreateChannel());
+        await Probes.WarmUpAsync(client);
 
         var reply = await Probes.CallAsync(client, CallKind.Unary, new CallOptions(deadline: DateTime.UtcNow.AddYears(50)), "far");
 
