@@ -19,6 +19,8 @@ namespace Corral.CoyoteTests;
 /// <item>CI: <see cref="CiIterations"/> schedules per race (at least 1,000). <c>CORRAL_STRESS=1</c>: <see cref="StressIterations"/>;
 /// <c>CORRAL_COYOTE_ITERATIONS=N</c> sets any number.</item>
 /// <item>Every interleaving point Coyote knows is on: locks, Interlocked, Volatile and plain field accesses of the rewritten code.</item>
+/// <item>Corral is the Debug build: its AssertInvariants run in every locked and CAS region of every schedule, and a failed one
+/// is a bug of that schedule (<see cref="DebugAssertions"/>).</item>
 /// <item>The seed is fixed (<c>CORRAL_COYOTE_SEED</c> overrides it), so a CI failure replays the same schedules.</item>
 /// <item>Each run appends its figures to <c>coyote-figures.tsv</c> in the output folder; docs/reliability.md quotes them.</item>
 /// </list>
@@ -47,6 +49,9 @@ internal static class Explore
         // raced the tests' groups on the watchdog's own set and crashed the test host (a NullReferenceException in
         // Watchdog.CheckNow aborted the run after 6 of 15 tests). No race explored here involves the watchdog: off.
         Watchdog.Configure(new WatchdogOptions { Enabled = false });
+
+        // Corral's invariants are debug assertions in every locked and CAS region: a failed one fails this schedule.
+        DebugAssertions.Install();
         var n = iterations ?? Iterations;
         var configuration = Configuration.Create()
             .WithTestingIterations((uint)n)

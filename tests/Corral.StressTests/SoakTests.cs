@@ -185,16 +185,5 @@ public sealed class SoakTests(ITestOutputHelper output)
         },
     };
 
-    private static int LiveChildCount(CancelScope scope)
-    {
-        var first = typeof(CancelScope).GetField("_firstChild", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        var next = typeof(CancelScope).GetField("_nextSibling", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
-        var n = 0;
-        for (var c = first.GetValue(scope); c is not null; c = next.GetValue(c))
-        {
-            n++;
-        }
-
-        return n;
-    }
+    private static int LiveChildCount(CancelScope scope) => scope.LiveChildren().Length;
 }

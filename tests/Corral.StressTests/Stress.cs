@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
-using System.Reflection;
+using Corral.Core;
 using Xunit;
 
 namespace Corral.StressTests;
@@ -29,13 +29,8 @@ internal static class Stress
         }
     }
 
-    /// <summary>Number of deadlines armed on a clock (white-box: reads the core's internal DeadlineQueue).</summary>
-    public static int ArmedDeadlines(TimeProvider clock)
-    {
-        var queueType = typeof(CancelScope).Assembly.GetType("Corral.Core.DeadlineQueue", throwOnError: true)!;
-        var queue = queueType.GetMethod("For", BindingFlags.Static | BindingFlags.NonPublic)!.Invoke(null, [clock]);
-        return (int)queueType.GetProperty("Count", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(queue)!;
-    }
+    /// <summary>Number of deadlines armed on a clock (white-box: the core's internal DeadlineQueue).</summary>
+    public static int ArmedDeadlines(TimeProvider clock) => DeadlineQueue.For(clock).Count;
 }
 
 /// <summary>

@@ -295,6 +295,58 @@ public sealed class CancelScopeTests
         Assert.Contains("'(unnamed)'", display, StringComparison.Ordinal);
     }
 
+    /// <summary>The four <c>Fail…</c> helpers, with and without a value.</summary>
+    public static TheoryData<string> FailHelpers => new() { "FailAfterAsync", "FailAfterAsync<T>", "FailAtAsync", "FailAtAsync<T>" };
+
+    /// <summary>
+    /// Issue 12 (design.md, principle 4): a <c>Fail…</c> block returns only when its body completed. Cut off by an explicit
+    /// <c>Cancel</c> of its own scope, every form, with or without a value, raises that cancellation (not a timeout): the
+    /// form without a value used to absorb it and return as if the body had completed.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FailHelpers))]
+    public async Task FailHelpers_OwnExplicitCancel_RaiseTheCancellationWithItsReason(string helper)
+    {
+        var time = new FakeTimeProvider();
+        CancelScope? own = null;
+        var afterBlock = false;
+
+        async Task Body(CancellationToken ct)
+        {
+            own = CancelScope.Current;
+            own!.Cancel("done early");
+            await CancelScope.CheckpointAsync();
+        }
+
+        async Task<int> ValueBody(CancellationToken ct)
+        {
+            await Body(ct);
+            return 1;
+        }
+
+        var thrown = await Record.ExceptionAsync(() => CancelScope.RunAsync(
+            async _ =>
+            {
+                var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(10);
+                await (helper switch
+                {
+                    "FailAfterAsync" => CancelScope.FailAfterAsync(TimeSpan.FromSeconds(10), Body),
+                    "FailAfterAsync<T>" => CancelScope.FailAfterAsync(TimeSpan.FromSeconds(10), ValueBody),
+                    "FailAtAsync" => CancelScope.FailAtAsync(deadline, Body),
+                    "FailAtAsync<T>" => CancelScope.FailAtAsync(deadline, ValueBody),
+                    _ => throw new ArgumentOutOfRangeException(nameof(helper), helper, "not a Fail helper"),
+                });
+                afterBlock = true;
+            },
+            new CancelScopeOptions { TimeProvider = time }));
+
+        var cancellation = Assert.IsType<ScopeCancelledException>(thrown);
+        Assert.Equal("done early", cancellation.Reason.Message);
+        Assert.Same(own, cancellation.Reason.Scope);
+        Assert.False(afterBlock, "the Fail block returned although its body was cut off");
+        Assert.True(own!.CancelledCaught, "the block recognised its own cancellation");
+    }
+
     [Fact]
     public async Task FailAfterAsync_NamedAndDeadlinePasses_TimeoutMessageAndReasonNameTheScope()
     {

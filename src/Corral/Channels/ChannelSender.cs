@@ -18,6 +18,7 @@ using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using Corral.Core;
 
 namespace Corral;
 

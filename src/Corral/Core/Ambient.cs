@@ -34,8 +34,8 @@ internal static class Ambient
 
     /// <summary>
     /// Makes <paramref name="task"/> (and its scope) ambient until the calling async method returns. With task tracking off
-    /// only its scope is made ambient: children of a group then share one ambient value with the body, and setting an
+    /// (<see cref="LifecycleObserver.TracksTasks"/>) only its scope is made ambient: children of a group then share one ambient value with the body, and setting an
     /// <see cref="AsyncLocal{T}"/> to the value it already has costs nothing, where a new value costs an ExecutionContext.
     /// </summary>
-    internal static void Enter(TaskRecord task) => s_value.Value = Diagnostics.TaskTree.TrackingEnabled ? task : task.Scope;
+    internal static void Enter(TaskRecord task) => s_value.Value = Lifecycle.Observer.TracksTasks ? task : task.Scope;
 }

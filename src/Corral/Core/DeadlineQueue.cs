@@ -67,6 +67,7 @@ internal sealed class DeadlineQueue
         {
             lock (_gate)
             {
+                AssertInvariants();
                 return _count;
             }
         }
@@ -83,6 +84,8 @@ internal sealed class DeadlineQueue
     {
         lock (_gate)
         {
+            AssertInvariants();
+            Debug.Assert(scope.State == ScopeState.Open, "only an open scope arms a deadline (under its lock, which Unlink takes)");
             if (scope.HeapIndex < 0)
             {
                 if (_count == _heap.Length)
@@ -109,8 +112,8 @@ internal sealed class DeadlineQueue
                 }
             }
 
-            AssertInvariants();
             RearmLocked();
+            AssertInvariants();
         }
     }
 
@@ -125,6 +128,7 @@ internal sealed class DeadlineQueue
 
         lock (_gate)
         {
+            AssertInvariants();
             if (scope.HeapIndex < 0)
             {
                 return;
@@ -144,6 +148,7 @@ internal sealed class DeadlineQueue
         List<CancelScope>? due = null;
         lock (_gate)
         {
+            AssertInvariants();
             _armedTicks = CancelScope.NoDeadline;
             var now = _timeProvider.GetUtcNow().UtcTicks;
             while (_count > 0 && _heap[0]!.HeapDueTicks <= now)
@@ -152,8 +157,8 @@ internal sealed class DeadlineQueue
                 RemoveAtLocked(0);
             }
 
-            AssertInvariants();
             RearmLocked();
+            AssertInvariants();
         }
 
         if (due is null)
@@ -293,16 +298,28 @@ internal sealed class DeadlineQueue
         item.HeapIndex = index;
     }
 
+    /// <summary>The invariants that hold at the start and end of every locked region of the queue.</summary>
     [Conditional("DEBUG")]
     private void AssertInvariants()
     {
         Debug.Assert(Monitor.IsEntered(_gate), "under the lock");
+        Debug.Assert(_count >= 0 && _count <= _heap.Length, "the count fits the heap");
+
+        // INVARIANT (no deadline fires late): while the queue is not empty, the timer is armed at or before the earliest due time.
+        Debug.Assert(_count == 0 || _armedTicks <= _heap[0]!.HeapDueTicks, "the timer is armed at or before the earliest deadline");
 
         // Full check only on small heaps: debug builds run the stress tests too, and must stay O(log n) per operation there.
         for (var i = 0; i < _count && _count <= 64; i++)
         {
-            Debug.Assert(_heap[i]!.HeapIndex == i, "each scope knows its slot");
-            Debug.Assert(i == 0 || _heap[(i - 1) >> 1]!.HeapDueTicks <= _heap[i]!.HeapDueTicks, "heap order");
+            var scope = _heap[i]!;
+            Debug.Assert(scope.HeapIndex == i, "each scope knows its slot");
+            Debug.Assert(i == 0 || _heap[(i - 1) >> 1]!.HeapDueTicks <= scope.HeapDueTicks, "heap order");
+            Debug.Assert(scope.State != ScopeState.Exited, "an exited scope is never queued (Unlink removes it before it marks the exit)");
+        }
+
+        for (var i = _count; i < _heap.Length && i < _count + 4; i++)
+        {
+            Debug.Assert(_heap[i] is null, "slots past the count are empty");
         }
     }
 }

@@ -9,7 +9,7 @@ namespace Corral.Core;
 /// One child of a <see cref="TaskGroup"/> (or a group's body): who it is, where it was started, and its bookkeeping for the
 /// task tree and the watchdog. Also the ambient value while the child runs (see <see cref="Ambient"/>).
 /// </summary>
-[DebuggerDisplay("task '{Name,nq}' {Finished == 0 ? \"running\" : \"finished\",nq}")]
+[DebuggerDisplay("task '{Name,nq}' {IsFinished ? \"finished\" : \"running\",nq}")]
 internal sealed class TaskRecord
 {
     /// <summary>
@@ -81,8 +81,8 @@ internal sealed class TaskRecord
     /// <summary>A process-wide identifier for snapshots and reports, assigned on first read.</summary>
     internal long Id => Ids.GetOrAssign(ref _id);
 
-    /// <summary>0 while running, 1 once finished. Written by the task, read by snapshots.</summary>
-    internal int Finished;
+    /// <summary>Whether the task has finished. Written once (false to true) by the task, read by snapshots and the sweep.</summary>
+    private bool _finished;
 
     /// <summary>Set (under the group's lock, before the task can finish) when the record was linked into the group's task list.</summary>
     internal bool Tracked;
@@ -90,23 +90,30 @@ internal sealed class TaskRecord
     /// <summary>The next older task in the group's task list (guarded by the group's lock; see <c>TaskGroup.Track</c>).</summary>
     internal TaskRecord? Next;
 
-    /// <summary>How many times the watchdog reported this task (guarded by the watchdog's lock).</summary>
+    /// <summary>A slot the watchdog owns: how many times it reported this task (guarded by the watchdog's lock).</summary>
     internal int ReportCount;
 
-    /// <summary>Timestamp of the next watchdog report (guarded by the watchdog's lock).</summary>
+    /// <summary>A slot the watchdog owns: the timestamp of its next report (guarded by the watchdog's lock).</summary>
     internal long NextReportTimestamp;
 
     /// <summary>
-    /// The child's delegate while it waits on the thread pool, then its task while it runs (see <c>TaskGroup.ObserveChild</c>);
-    /// null otherwise. One field for both: a child is never waiting and running at once.
+    /// What the child is: a plain child's delegate while it waits for the thread pool, then its task while it runs; a
+    /// <see cref="ChildWork"/> for the whole life of a <c>Start&lt;T&gt;</c> or <c>StartAsync</c> child (it holds the task);
+    /// null once finished. One field for all: a child is never waiting and running at once (see TaskGroup.Children.cs).
     /// </summary>
-    internal object? Pending;
+    internal object? Work;
+
+    /// <summary>Gets a value indicating whether the task has finished.</summary>
+    internal bool IsFinished => Volatile.Read(ref _finished);
+
+    /// <summary>Marks the task finished (once).</summary>
+    internal void MarkFinished() => Volatile.Write(ref _finished, true);
 
     /// <summary>
     /// The completion callback registered on the child's task (as a delegate bound to the record: no closure, one delegate
     /// per child that suspends).
     /// </summary>
-    internal void OnTaskCompleted() => Group.CompleteChild(this, (Task)Pending!);
+    internal void OnTaskCompleted() => Group.FinishChild(this, Work is ChildWork child ? child.Task : (Task?)Work, thrown: null);
 
     /// <summary>Gets the spawn site as <c>file:line</c>, or null.</summary>
     internal string? Site => SourceFile is null ? null : $"{System.IO.Path.GetFileName(SourceFile)}:{SourceLine}";

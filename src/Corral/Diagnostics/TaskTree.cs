@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using Corral.Core;
 
 namespace Corral.Diagnostics;
@@ -179,7 +178,7 @@ public static class TaskTree
             TaskTreeNodeKind.Task,
             task.Name,
             task.Site,
-            Volatile.Read(ref task.Finished) != 0 ? TaskTreeNodeState.Finished : scope.IsCancellationRequested ? TaskTreeNodeState.Cancelling : TaskTreeNodeState.Running,
+            task.IsFinished ? TaskTreeNodeState.Finished : scope.IsCancellationRequested ? TaskTreeNodeState.Cancelling : TaskTreeNodeState.Running,
             DiagnosticClock.Since(provider, task.StartedTimestamp),
             deadline: null,
             shield: false,

@@ -13,6 +13,7 @@
 // may or may not follow. Both are best-effort diagnostics; nothing in Corral's semantics depends on them.
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using Corral.Core;
 using Microsoft.Extensions.Logging;
@@ -61,6 +62,7 @@ public static class Watchdog
         {
             lock (s_gate)
             {
+                AssertInvariants();
                 return s_options;
             }
         }
@@ -86,6 +88,7 @@ public static class Watchdog
 
         lock (s_gate)
         {
+            AssertInvariants();
             s_options = options;
             s_timer?.Dispose();
             s_timer = null;
@@ -97,6 +100,8 @@ public static class Watchdog
             {
                 ArmLocked();
             }
+
+            AssertInvariants();
         }
     }
 
@@ -109,6 +114,7 @@ public static class Watchdog
         WatchdogOptions options;
         lock (s_gate)
         {
+            AssertInvariants();
             options = s_options;
             groups = new TaskGroup[s_watched.Count];
             s_watched.CopyTo(groups);
@@ -120,6 +126,7 @@ public static class Watchdog
             {
                 lock (s_gate)
                 {
+                    AssertInvariants();
                     s_watched.Remove(group);
                 }
 
@@ -130,7 +137,7 @@ public static class Watchdog
             {
                 var scope = task.Scope;
                 var cancelledAt = scope.CancelledTimestamp;
-                if (cancelledAt == 0 || Volatile.Read(ref task.Finished) != 0)
+                if (cancelledAt == 0 || task.IsFinished)
                 {
                     continue;
                 }
@@ -138,6 +145,7 @@ public static class Watchdog
                 var since = scope.TimeProvider.GetElapsedTime(cancelledAt);
                 lock (s_gate)
                 {
+                    AssertInvariants();
                     var threshold = task.ReportCount == 0 ? options.GracePeriod.Ticks : task.NextReportTimestamp;
                     if (since.Ticks < threshold)
                     {
@@ -154,6 +162,7 @@ public static class Watchdog
 
         lock (s_gate)
         {
+            AssertInvariants();
             DisarmIfIdleLocked();
         }
 
@@ -175,6 +184,7 @@ public static class Watchdog
 
         lock (s_gate)
         {
+            AssertInvariants();
             if (!s_options.Enabled)
             {
                 return;
@@ -190,6 +200,8 @@ public static class Watchdog
             {
                 ArmLocked();
             }
+
+            AssertInvariants();
         }
     }
 
@@ -201,8 +213,10 @@ public static class Watchdog
     {
         lock (s_gate)
         {
+            AssertInvariants();
             s_watched.Remove(group);
             DisarmIfIdleLocked();
+            AssertInvariants();
         }
     }
 
@@ -221,6 +235,7 @@ public static class Watchdog
     {
         lock (s_gate)
         {
+            AssertInvariants();
             return s_watched.Contains(group);
         }
     }
@@ -236,6 +251,7 @@ public static class Watchdog
         WatchdogOptions options;
         lock (s_gate)
         {
+            AssertInvariants();
             options = s_options;
         }
 
@@ -271,6 +287,25 @@ public static class Watchdog
             if (restore)
             {
                 ExecutionContext.RestoreFlow();
+            }
+        }
+    }
+
+    /// <summary>The invariants that hold at the start and end of every region under the watchdog's lock.</summary>
+    [Conditional("DEBUG")]
+    private static void AssertInvariants()
+    {
+        Debug.Assert(Monitor.IsEntered(s_gate), "under the watchdog's lock");
+        Debug.Assert(s_options is not null, "settings are always in force");
+        Debug.Assert(s_options.Enabled || (s_watched.Count == 0 && s_timer is null), "a disabled watchdog watches nothing and arms nothing");
+        Debug.Assert(!s_options.Enabled || s_watched.Count == 0 || s_timer is not null, "a watched group always has a check coming");
+        var checkedGroups = 0;
+        foreach (var group in s_watched)
+        {
+            Debug.Assert(group.IsWatched, "a watched group knows it is watched");
+            if (++checkedGroups == 64)
+            {
+                break;
             }
         }
     }

@@ -85,7 +85,7 @@ internal sealed class ProducerFlow
     internal long Consumed => _c.Consumed;
 
     /// <summary>Gets a value indicating whether a writer is registered as waiting for room.</summary>
-    internal bool WriterWaiting => Volatile.Read(ref _c.RoomWanted) != 0;
+    internal bool WriterWaiting => Volatile.Read(ref _c.RoomWanted);
 
     /// <summary>Gets a value indicating whether a writer could reserve a slot now.</summary>
     internal bool HasRoom => Volatile.Read(ref _c.Reserved) < Volatile.Read(ref _c.Limit);
@@ -133,6 +133,7 @@ internal sealed class ProducerFlow
             // INVARIANT: Reserved - Consumed <= capacity (+1 for a posted demand): a slot is taken only below the limit.
             if (Interlocked.CompareExchange(ref _c.Reserved, reserved + 1, reserved) == reserved)
             {
+                AssertInvariants(locked: false, consumer: false);
                 return true;
             }
         }
@@ -148,8 +149,10 @@ internal sealed class ProducerFlow
         Task signal;
         lock (_gate)
         {
+            AssertInvariants(locked: true, consumer: false);
             signal = (_roomSignal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-            Volatile.Write(ref _c.RoomWanted, 1);
+            Volatile.Write(ref _c.RoomWanted, true);
+            AssertInvariants(locked: true, consumer: false);
         }
 
         // Race case 6: the flag is visible before this writer reads Limit again.
@@ -194,6 +197,8 @@ internal sealed class ProducerFlow
             Interlocked.MemoryBarrier();
         }
 
+        AssertInvariants(locked: false, consumer: true);
+
         WakeWritersIfRoom();
     }
 
@@ -204,12 +209,13 @@ internal sealed class ProducerFlow
 
         // Race case 6: a full fence between raising the limit and reading RoomWanted (the writer fences the other way).
         Interlocked.Exchange(ref _c.Limit, consumed + _capacity);
+        AssertInvariants(locked: false, consumer: true);
         WakeWritersIfRoom();
     }
 
     private void WakeWritersIfRoom()
     {
-        if (Volatile.Read(ref _c.RoomWanted) != 0 && HasWakeRoom)
+        if (Volatile.Read(ref _c.RoomWanted) && HasWakeRoom)
         {
             WakeWriters();
         }
@@ -221,12 +227,43 @@ internal sealed class ProducerFlow
         TaskCompletionSource? signal;
         lock (_gate)
         {
+            AssertInvariants(locked: true, consumer: false);
             signal = _roomSignal;
             _roomSignal = null;
-            Volatile.Write(ref _c.RoomWanted, 0);
+            Volatile.Write(ref _c.RoomWanted, false);
+            AssertInvariants(locked: true, consumer: false);
         }
 
         signal?.TrySetResult();
+    }
+
+    /// <summary>
+    /// The invariants of the credits: at the start and end of every region under the gate, and after every CAS or fenced
+    /// exchange on the counters.
+    /// </summary>
+    /// <param name="locked">Whether the caller holds the gate: only then are the room signal and its flag checked.</param>
+    /// <param name="consumer">Whether the caller is the consumer: only then is its own counter exact, so only then is the
+    /// bound on how far the writers run ahead checked.</param>
+    [Conditional("DEBUG")]
+    private void AssertInvariants(bool locked, bool consumer)
+    {
+        // Read in this order: each only grows, so a later read is never smaller than the truth at an earlier one.
+        var reserved = Volatile.Read(ref _c.Reserved);
+        var limitCopy = Volatile.Read(ref _c.LimitCopy);
+        var limit = Volatile.Read(ref _c.Limit);
+        Debug.Assert(reserved <= limit, "a slot is taken only below the limit");
+        Debug.Assert(limitCopy <= limit, "a writer's copy of the limit is never above it");
+        if (consumer)
+        {
+            // INVARIANT: Reserved - Consumed <= capacity (+1 for a posted rendezvous demand).
+            Debug.Assert(limit <= _c.Consumed + Math.Max(_capacity, 1), "the writers run at most the capacity (or one demand) ahead");
+        }
+
+        if (locked)
+        {
+            Debug.Assert(Monitor.IsEntered(_gate), "under the gate");
+            Debug.Assert((_roomSignal is not null) == Volatile.Read(ref _c.RoomWanted), "a writer is registered exactly while there is a room signal to wake it");
+        }
     }
 
     /// <summary>The counters: the writers' on one pair of cache lines, the consumer's on another.</summary>
@@ -254,8 +291,8 @@ internal sealed class ProducerFlow
         [FieldOffset((2 * Padding) + 16)]
         public long Published;
 
-        /// <summary>1 while a writer is registered in the room signal; set by writers, cleared by a wake (both under the gate).</summary>
+        /// <summary>True while a writer is registered in the room signal; set by writers, cleared by a wake (both under the gate).</summary>
         [FieldOffset((2 * Padding) + 24)]
-        public int RoomWanted;
+        public bool RoomWanted;
     }
 }

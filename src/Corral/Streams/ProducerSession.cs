@@ -92,6 +92,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
+using Corral.Core;
 
 namespace Corral;
 
@@ -315,7 +316,9 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
         {
             // Case 1 and 2: the outcome is visible before the group records the failure and cancels.
             _error = e;
-            _outcome = e is OperationCanceledException && _groupScope is { IsCancellationRequested: true } ? Cancelled : Faulted;
+            // The same question the group asks of this exception when the task finishes (Decider.IsCancellationOf), asked
+            // first, so the outcome is visible before the group acts on its answer.
+            _outcome = _groupScope is not null && Decider.IsCancellationOf(_groupScope, e) ? Cancelled : Faulted;
             throw;
         }
     }

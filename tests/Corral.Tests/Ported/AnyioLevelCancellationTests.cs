@@ -1103,10 +1103,12 @@ public sealed class AnyioLevelCancellationTests
     [Fact]
     public async Task FailAfterAsync_OwnCancelBeforeDeadline_NoTimeoutException()
     {
-        // Ports anyio test_fail_after_cancelled_before_deadline.
+        // Ports anyio test_fail_after_cancelled_before_deadline: no TimeoutException for a cancel that was not the deadline.
+        // Where anyio then returns normally, Corral raises the cancellation itself (design.md, principle 4): a Fail… block
+        // returns only when its body completed, with or without a value (issue 12).
         var time = new FakeTimeProvider();
         CancelScope? scope = null;
-        await CancelScope.RunAsync(async _ =>
+        var thrown = await Record.ExceptionAsync(() => CancelScope.RunAsync(async _ =>
         {
             await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
@@ -1114,8 +1116,10 @@ public sealed class AnyioLevelCancellationTests
                 scope!.Cancel();
                 await CancelScope.CheckpointAsync();
             });
-        }, On(time));
+        }, On(time)));
 
+        var cancellation = Assert.IsType<ScopeCancelledException>(thrown);
+        Assert.Same(scope, cancellation.Reason.Scope);
         Assert.True(scope!.CancelledCaught);
         Assert.Equal(CancelReasonKind.Requested, scope.CancelReason!.Kind);
     }

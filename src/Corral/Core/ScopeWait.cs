@@ -1,4 +1,4 @@
-// ScopeWait: the few lines every wait in Streams/, Channels/ and Limits/ shares, so that each of them is a checkpoint of the
+// ScopeWait: the few lines every wait outside the core (Streams/, Channels/, Limits/) shares, so that each of them is a checkpoint of the
 // ambient scope in exactly the same way.
 //
 //   * Before waiting: if the ambient scope is cancelled, throw its ScopeCancelledException (level-triggered: every time),
@@ -10,7 +10,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Threading;
 
-namespace Corral;
+namespace Corral.Core;
 
 /// <summary>Helpers that make a wait a checkpoint of the ambient <see cref="CancelScope"/>.</summary>
 internal static class ScopeWait

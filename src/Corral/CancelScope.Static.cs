@@ -1,9 +1,9 @@
 // The static surface of CancelScope: the ambient scope, opening scopes, timeouts, shields and checkpoints.
 // Every public method validates its arguments synchronously (bad input throws before anything runs) and then
-// hands over to the one core in CancelScope.Run.cs, so every flavour absorbs, closes and reports alike.
+// hands over to the one run in Core/CancelScope.Run.cs, so every flavour exits, absorbs and reports alike: how it ends
+// is decided by Core/Decider.cs, and each method's shape only turns that verdict into its result.
 using System;
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -44,7 +44,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = Open(options, ScopeKind.Scope);
-        return Run<bool, bool>(scope, body, RunShape.Plain);
+        return Run<bool, bool>(scope, body, BlockShape.Plain);
     }
 
     /// <summary>Runs <paramref name="body"/> in a new scope nested in <see cref="Current"/> and returns its value, if it produced one.</summary>
@@ -59,7 +59,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = Open(options, ScopeKind.Scope);
-        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
+        return Run<T, ScopeResult<T>>(scope, body, BlockShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and moves on when it passes.</summary>
@@ -77,7 +77,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
-        return Run<bool, bool>(scope, body, RunShape.Completed);
+        return Run<bool, bool>(scope, body, BlockShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value if it finished in time.</summary>
@@ -93,7 +93,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
-        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
+        return Run<T, ScopeResult<T>>(scope, body, BlockShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and moves on when it passes.</summary>
@@ -108,7 +108,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
-        return Run<bool, bool>(scope, body, RunShape.Completed);
+        return Run<bool, bool>(scope, body, BlockShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value if it finished in time.</summary>
@@ -123,7 +123,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
-        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
+        return Run<T, ScopeResult<T>>(scope, body, BlockShape.Value);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now, and throws <see cref="TimeoutException"/> if it passes.</summary>
@@ -137,11 +137,13 @@ public sealed partial class CancelScope
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off; the cancellation is the inner exception.
     /// External cancellation is never turned into a timeout: it propagates as <see cref="OperationCanceledException"/>.</exception>
+    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope,
+    /// or by cancellation from outside: a <c>Fail…</c> block returns only when its body completed.</exception>
     public static Task FailAfterAsync(TimeSpan timeout, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
-        return Run<bool, bool>(scope, body, RunShape.Fail, timeout);
+        return Run<bool, bool>(scope, body, BlockShape.Fail, timeout);
     }
 
     /// <summary>Runs <paramref name="body"/> with a deadline <paramref name="timeout"/> from now and returns its value; throws
@@ -156,13 +158,13 @@ public sealed partial class CancelScope
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is invalid.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
-    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope
-    /// (there is no value to return), or by cancellation from outside.</exception>
+    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope,
+    /// or by cancellation from outside: a <c>Fail…</c> block returns only when its body completed.</exception>
     public static Task<T> FailAfterAsync<T>(TimeSpan timeout, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout, nameof(timeout), ScopeKind.Scope, shield: false, name);
-        return Run<T, T>(scope, body, RunShape.FailValue, timeout);
+        return Run<T, T>(scope, body, BlockShape.FailValue, timeout);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/>, and throws <see cref="TimeoutException"/> if it passes.</summary>
@@ -174,11 +176,13 @@ public sealed partial class CancelScope
     /// <returns>A task that completes when the body has.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
+    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope,
+    /// or by cancellation from outside: a <c>Fail…</c> block returns only when its body completed.</exception>
     public static Task FailAtAsync(DateTimeOffset deadline, Func<CancellationToken, Task> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
-        return Run<bool, bool>(scope, body, RunShape.Fail);
+        return Run<bool, bool>(scope, body, BlockShape.Fail);
     }
 
     /// <summary>Runs <paramref name="body"/> until <paramref name="deadline"/> and returns its value; throws
@@ -192,11 +196,13 @@ public sealed partial class CancelScope
     /// <returns>The body's value.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="TimeoutException">This scope's own deadline cut the body off.</exception>
+    /// <exception cref="OperationCanceledException">The body was cut off by an explicit <see cref="Cancel(string?)"/> of this scope,
+    /// or by cancellation from outside: a <c>Fail…</c> block returns only when its body completed.</exception>
     public static Task<T> FailAtAsync<T>(DateTimeOffset deadline, Func<CancellationToken, Task<T>> body, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithDeadline(deadline.UtcTicks, ScopeKind.Scope, shield: false, name);
-        return Run<T, T>(scope, body, RunShape.FailValue);
+        return Run<T, T>(scope, body, BlockShape.FailValue);
     }
 
     /// <summary>
@@ -216,7 +222,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true, name);
-        return Run<bool, bool>(scope, body, RunShape.Completed);
+        return Run<bool, bool>(scope, body, BlockShape.Completed);
     }
 
     /// <summary>Runs <paramref name="body"/> shielded from enclosing cancellation and returns its value if it finished in time.</summary>
@@ -232,7 +238,7 @@ public sealed partial class CancelScope
     {
         ArgumentNullException.ThrowIfNull(body);
         var scope = OpenWithTimeout(timeout ?? Timeout.InfiniteTimeSpan, nameof(timeout), ScopeKind.Shield, shield: true, name);
-        return Run<T, ScopeResult<T>>(scope, body, RunShape.Value);
+        return Run<T, ScopeResult<T>>(scope, body, BlockShape.Value);
     }
 
     /// <summary>
@@ -292,235 +298,4 @@ public sealed partial class CancelScope
 
         return delay == TimeSpan.Zero ? Task.CompletedTask : new Sleeper(scope, delay).Task;
     }
-
-    /// <summary>
-    /// Sleeps in pieces no longer than a timer accepts (about 49.7 days), on the scope's clock. When the scope is cancelled
-    /// the task ends Canceled carrying one <see cref="ScopeCancelledException"/>, created but never thrown here: the wait's
-    /// own cancellation is observed by status, and the builder ends the task as an async method would, without a throw.
-    /// </summary>
-    /// <remarks>Not an async method for that reason (an async method can end with an exception only by throwing it): a
-    /// group of sleeping children cancelled at once would otherwise throw once per child inside Corral.</remarks>
-    private sealed class Sleeper
-    {
-        private readonly CancelScope? _scope;
-        private readonly TimeProvider _clock;
-        private readonly TimeSpan _delay;
-        private readonly long _start;
-
-        /// <summary>Ends <see cref="Task"/>. Mutable struct: never copy it.</summary>
-        private AsyncTaskMethodBuilder _builder = AsyncTaskMethodBuilder.Create();
-
-        /// <summary>The continuation, created once per sleep that waits.</summary>
-        private Action? _onPiece;
-
-        internal Sleeper(CancelScope? scope, TimeSpan delay)
-        {
-            _scope = scope;
-            _clock = scope?._timeProvider ?? TimeProvider.System;
-            _delay = delay;
-            _start = _clock.GetTimestamp();
-            Task = _builder.Task; // created on this thread: the builder creates it lazily, and not thread-safely
-            WaitNextPiece();
-        }
-
-        internal Task Task { get; }
-
-        private void WaitNextPiece()
-        {
-            while (true)
-            {
-                var wait = Timeout.InfiniteTimeSpan;
-                if (_delay != Timeout.InfiniteTimeSpan)
-                {
-                    var remaining = _delay - _clock.GetElapsedTime(_start);
-                    if (remaining <= TimeSpan.Zero)
-                    {
-                        _builder.SetResult();
-                        return;
-                    }
-
-                    wait = remaining < Timeouts.MaxSingleWait ? remaining : Timeouts.MaxSingleWait;
-                }
-
-                var piece = Task.Delay(wait, _clock, _scope?.Token ?? CancellationToken.None);
-                if (!piece.IsCompleted)
-                {
-                    piece.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onPiece ??= OnPieceCompleted);
-                    return;
-                }
-
-                if (EndIfCancelled())
-                {
-                    return;
-                }
-            }
-        }
-
-        private void OnPieceCompleted()
-        {
-            if (!EndIfCancelled())
-            {
-                WaitNextPiece();
-            }
-        }
-
-        /// <summary>
-        /// Ends the sleep if the scope is cancelled. Otherwise the piece ran out (sleep on), or a shield went up and replaced
-        /// the token that cancelled the piece (wait again with the new one).
-        /// </summary>
-        private bool EndIfCancelled()
-        {
-            if (_scope is not null && _scope._cancelledBy is not null)
-            {
-                _builder.SetException(_scope.CreateCancelledException());
-                return true;
-            }
-
-            return false;
-        }
-    }
-
-    // ----------------------------------------------------------------------------------------------
-    // Opening scopes
-    // ----------------------------------------------------------------------------------------------
-
-    private static CancelScope Open(CancelScopeOptions? options, ScopeKind kind)
-    {
-        if (options is null)
-        {
-            var plain = new CancelScope(Ambient.Scope, name: null, timeProvider: null, shield: false, kind);
-            plain.Open(NoDeadline);
-            return plain;
-        }
-
-        if (options.Deadline is not null && options.Timeout is not null)
-        {
-            throw new ArgumentException("Set either Deadline or Timeout in CancelScopeOptions, not both.", nameof(options));
-        }
-
-        var scope = new CancelScope(Ambient.Scope, options.Name, options.TimeProvider, options.Shield, kind);
-        var now = Timeouts.UnknownNow;
-        var ticks = options.Timeout is { } timeout
-            ? Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, "options.Timeout", out now)
-            : options.Deadline?.UtcTicks ?? NoDeadline;
-        scope.Open(ticks, now);
-        return scope;
-    }
-
-    private static CancelScope OpenWithTimeout(TimeSpan timeout, string paramName, ScopeKind kind, bool shield, string? name)
-    {
-        var scope = new CancelScope(Ambient.Scope, name, timeProvider: null, shield, kind);
-        // The clock reading the deadline came from also decides whether it has passed: one clock read, not two.
-        var ticks = Timeouts.ToDeadlineTicks(timeout, scope._timeProvider, paramName, out var now);
-        scope.Open(ticks, now);
-        return scope;
-    }
-
-    private static CancelScope OpenWithDeadline(long deadlineTicks, ScopeKind kind, bool shield, string? name)
-    {
-        var scope = new CancelScope(Ambient.Scope, name, timeProvider: null, shield, kind);
-        scope.Open(deadlineTicks);
-        return scope;
-    }
-
-    /// <summary>Stands for "the body's task was cancelled" when the cancellation was absorbed without being thrown.</summary>
-    private static readonly OperationCanceledException s_cancelledUnthrown = new("The body's task was cancelled.");
-
-    /// <summary>
-    /// How a completed body task ended, as the exception <see cref="Exit"/> decides on, without rethrowing it where that
-    /// can be avoided: a cancelled task is classified by the scope's state (at most one exception per cancelled body:
-    /// the body's own), and only a cancellation that belongs to no cancelled scope is fetched by rethrowing it.
-    /// </summary>
-    /// <param name="task">The body's completed task.</param>
-    /// <param name="keepCancellation">Fetch the body's own cancellation even when this scope absorbs it (a timeout reports it
-    /// as its inner exception).</param>
-    private Exception? OutcomeOf(Task task, bool keepCancellation = false)
-    {
-        if (task.IsCompletedSuccessfully)
-        {
-            return null;
-        }
-
-        if (task.IsFaulted)
-        {
-            var errors = task.Exception!.InnerExceptions;
-            return errors.Count == 1 ? errors[0] : task.Exception;
-        }
-
-        if (CancelCalled && !keepCancellation)
-        {
-            return s_cancelledUnthrown; // absorbed by Exit; never thrown
-        }
-
-        if (IsCancellationRequested && !keepCancellation)
-        {
-            return CreateCancelledException();
-        }
-
-        try
-        {
-            task.GetAwaiter().GetResult();
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
-
-    /// <summary>The absorbed cancellation as a <see cref="ScopeCancelledException"/> with this scope's reason.</summary>
-    private OperationCanceledException WithReasonOrNew(OperationCanceledException absorbed) =>
-        ReferenceEquals(absorbed, s_cancelledUnthrown) ? CreateCancelledException() : WithReason(absorbed);
-
-    /// <summary>
-    /// Ends the block: closes the scope and absorbs the body's cancellation if it is this scope's own; returns anything
-    /// else, for the caller to end its task with (with errors from token callbacks, if any).
-    /// </summary>
-    /// <param name="error">How the body ended: null when it completed.</param>
-    /// <param name="absorbed">The cancellation this scope absorbed, or null.</param>
-    /// <returns>The exception the block ends with, or null when it ends normally (completed, or absorbed).</returns>
-    private Exception? Exit(Exception? error, out OperationCanceledException? absorbed)
-    {
-        var callbackErrors = Close();
-        absorbed = null;
-        if (error is OperationCanceledException oce)
-        {
-            if (CancelCalled)
-            {
-                MarkCancelledCaught();
-                absorbed = oce;
-                error = null;
-            }
-            else if (IsCancellationRequested)
-            {
-                // An ancestor's cancellation leaving this block: make sure it carries the reason on its way out.
-                error = WithReason(oce);
-            }
-        }
-        else if (error is null && !CancelCalled && IsCancellationRequested)
-        {
-            // The exit is a checkpoint: a body that completed without one, inside a scope cancelled from above, still
-            // reports the cancellation so the enclosing scope that was cancelled can absorb it (level-triggered).
-            error = CreateCancelledException();
-        }
-
-        if (callbackErrors is not null)
-        {
-            return new AggregateException(
-                string.Create(CultureInfo.InvariantCulture, $"{callbackErrors.Length} callback(s) registered on the token of {DescribeForMessage()} threw while it was cancelled."),
-                error is null ? callbackErrors : [error, .. callbackErrors]);
-        }
-
-        return error;
-    }
-
-    private TimeoutException CreateTimeoutException(OperationCanceledException inner, TimeSpan? timeout)
-    {
-        var what = timeout is { } t
-            ? string.Create(CultureInfo.InvariantCulture, $"within {t}")
-            : string.Create(CultureInfo.InvariantCulture, $"by its deadline {Deadline:O}");
-        return new TimeoutException($"The operation did not complete {what}; the deadline of {DescribeForMessage()} passed.", inner);
-    }
-
-    internal string DescribeForMessage() => Name is { } name ? $"scope '{name}'" : "the scope";
 }
