@@ -53,7 +53,9 @@
 //   5. An item arriving vs. the producer failing right after writing it. A MoveNextAsync waits only on an empty buffer, so the
 //      item that wakes it is the first written since, and it was written before the failure (program order in the producer;
 //      the failure cancels the consumer's wait only after it is recorded, and a wait already completed by the item stays
-//      completed). So a waiting MoveNextAsync returns that item, and the failure comes at the next call, deterministically.
+//      completed). A wait the failure's cancellation ended before the item completed it — the consumer posted its demand,
+//      and the producer wrote and failed before the consumer registered its wait — looks for the item before it delivers
+//      the failure. So a waiting MoveNextAsync returns that item, and the failure comes at the next call, deterministically.
 //      A MoveNextAsync that starts after the failure throws it at once, and items still buffered are dropped: the failure
 //      has cancelled the group, and a consumer in it may not go on as if nothing happened.
 //   6. A writer going to wait for room vs. the consumer making room (ProducerFlow). The writer sets RoomWanted, fences, then
@@ -366,6 +368,15 @@ internal sealed class ProducerSession<T> : IAsyncEnumerator<T>
                 {
                     if (_outcome == Faulted)
                     {
+                        // Race case 5: an item written before the failure is this call's, even when the failure's
+                        // cancellation ended the wait first (it can, when it came before the wait was registered).
+                        if (_reader.TryRead(out var written))
+                        {
+                            _current = written;
+                            _flow.OnConsumed();
+                            return true;
+                        }
+
                         return await DeliverErrorAsync().ConfigureAwait(false);
                     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
@@ -149,6 +150,44 @@ public sealed class SafeProducerTests
         var failure = Assert.Single(ex.Failures);
         Assert.Same(boom, failure.Exception);
         Assert.Equal("failing", failure.TaskName);
+    }
+
+    /// <summary>
+    /// Race case 5 of ProducerSession, hammered (found while re-cutting the core for issue 12): a MoveNextAsync that is
+    /// waiting when the producer writes an item and then fails returns the item, and the failure comes at the next call. The
+    /// failure cancels the group, and so the consumer's wait; when that happened between the consumer posting its demand
+    /// and registering its wait, the wait ended cancelled with the item already in the channel, and the item was lost.
+    /// </summary>
+    [Fact]
+    public async Task MoveNextAsync_WaitingWhenProducerWritesThenFails_ReturnsTheItemThenTheFailure()
+    {
+        // Four consumers at once, each 500 times: the race needs the consumer's thread to be preempted in a window of a few
+        // instructions, which a lone consumer on an idle machine almost never is.
+        const int Runs = 500;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
+        {
+            for (var n = 0; n < Runs; n++)
+            {
+                var boom = new InvalidOperationException("boom");
+                var received = new List<int>();
+                var ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(async g =>
+                {
+                    await foreach (var item in g.ProduceAsync<int>(
+                        async (w, ct) =>
+                        {
+                            await w.WriteAsync(1, ct); // a rendezvous: written once the consumer waits for it
+                            throw boom;
+                        },
+                        new SafeProducerOptions { Name = "failing" }))
+                    {
+                        received.Add(item);
+                    }
+                })).Within();
+
+                Assert.True(received.Count == 1, $"consumer {c}, run {n + 1} of {Runs}: received {received.Count} item(s), expected the one written before the failure");
+                Assert.Same(boom, Assert.Single(ex.Failures).Exception);
+            }
+        }))).Within();
     }
 
     [Fact]
