@@ -74,8 +74,8 @@ public static class TaskTree
             return false;
         }
 
-        var pending = new Stack<CancelScope>(CancelScope.LiveRoots());
-        while (pending.TryPop(out var scope))
+        var toVisit = new Stack<CancelScope>(CancelScope.LiveRoots());
+        while (toVisit.TryPop(out var scope))
         {
             if (scope.Kind != ScopeKind.StartingTask && scope.Id == nodeId)
             {
@@ -85,7 +85,7 @@ public static class TaskTree
 
             foreach (var child in scope.LiveChildren())
             {
-                pending.Push(child);
+                toVisit.Push(child);
             }
         }
 
