@@ -9,8 +9,9 @@ public sealed class CorralRequestScopeOptionsTests
     public static TheoryData<TimeSpan> OutOfRange => new()
     {
         TimeSpan.Zero,
-        TimeSpan.FromMilliseconds(-1),
+        // Timeout.InfiniteTimeSpan is FromMilliseconds(-1): one row, or xunit skips the second as a duplicate ID.
         Timeout.InfiniteTimeSpan,
+        TimeSpan.FromTicks(-1),
         TimeSpan.MinValue,
         TimeSpan.MaxValue,
         TimeSpan.FromMilliseconds(CorralHttpHeaders.MaxTimeoutMilliseconds + 1),

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using System.Threading;
 using System.Threading.Tasks;
 using Corral.Diagnostics;
@@ -80,7 +81,9 @@ public sealed class EndToEndTests
         Assert.NotNull(hello);
         Assert.Equal("Corral.TreeDemo", hello.Name);
         Assert.Equal(CorralClient.ProtocolVersion, hello.ProtocolVersion);
-        Assert.Equal(typeof(TaskTree).Assembly.GetName().Version?.ToString(), hello.CorralVersion);
+        Assert.Equal(
+            typeof(TaskTree).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
+            hello.CorralVersion);
 
         var (exitCode, output, error) = await RunInProcessAsync("ps", "--timeout", "3");
         Assert.True(exitCode == 0, $"corral ps exited with {exitCode}: {error}");

@@ -130,6 +130,6 @@ internal static class Program
 
     private static string Version() =>
         "corral " + (typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?") +
-        ", Corral " + (typeof(TaskTreeSnapshot).Assembly.GetName().Version?.ToString() ?? "?") +
+        ", Corral " + (typeof(TaskTreeSnapshot).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?") +
         $", protocol {CorralClient.ProtocolVersion}";
 }

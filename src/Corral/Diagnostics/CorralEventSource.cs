@@ -10,6 +10,7 @@
 // source is created with the first CancelScope (see CancelScope.s_eventSource), so a process answers once it used Corral.
 using System;
 using System.Diagnostics.Tracing;
+using System.Reflection;
 using System.Threading;
 
 namespace Corral.Diagnostics;
@@ -26,6 +27,15 @@ internal sealed class CorralEventSource : EventSource
 
     /// <summary>The largest piece of JSON in one event, in characters (EventPipe events are limited to about 64 KB).</summary>
     internal const int ChunkSize = 16_000;
+
+    /// <summary>
+    /// The version of this Corral assembly as its package was versioned (<c>0.1.0-preview.0.42+commit</c>): the informational
+    /// version, since the assembly version keeps only the major number (ADR 0015).
+    /// </summary>
+    internal static readonly string CorralVersion =
+        typeof(CorralEventSource).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CorralEventSource).Assembly.GetName().Version?.ToString()
+        ?? "0";
 
     /// <summary>The single instance.</summary>
     internal static readonly CorralEventSource Log = new();
@@ -86,7 +96,7 @@ internal sealed class CorralEventSource : EventSource
             static state =>
             {
                 var (source, snapshot, request) = state;
-                source.Hello(Environment.ProcessId, typeof(CorralEventSource).Assembly.GetName().Version?.ToString() ?? "0", ProtocolVersion);
+                source.Hello(Environment.ProcessId, CorralVersion, ProtocolVersion);
                 if (snapshot)
                 {
                     source.WriteSnapshot(request);
