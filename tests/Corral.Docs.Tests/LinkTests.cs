@@ -59,6 +59,43 @@ public class LinkTests
     }
 
     [Fact]
+    public void SiteToc_ReachesEveryPage()
+    {
+        // The site (eng/docs.sh) shows a page in its navigation only through docs/toc.yml: each page under docs/ is
+        // listed there, or linked from a page that is (ADRs from adr/README.md, rule pages from analyzers/README.md).
+        var toc = File.ReadAllLines(RepoPaths.Combine("docs/toc.yml"));
+        var queue = new Queue<string>(toc
+            .Select(l => l.Trim())
+            .Where(l => l.StartsWith("href: ", StringComparison.Ordinal))
+            .Select(l => "docs/" + l["href: ".Length..].Trim()));
+        var reached = new HashSet<string>(StringComparer.Ordinal);
+        while (queue.Count > 0)
+        {
+            var path = queue.Dequeue();
+            if (!path.EndsWith(".md", StringComparison.Ordinal) || !File.Exists(RepoPaths.Combine(path)) || !reached.Add(path))
+            {
+                continue;
+            }
+
+            var directory = Path.GetDirectoryName(path) ?? string.Empty;
+            foreach (var (url, _) in Links(DocPage.Get(path)))
+            {
+                var target = url.Split('#')[0];
+                if (target.Length > 0 && !target.Contains("://", StringComparison.Ordinal))
+                {
+                    queue.Enqueue(RepoPaths.Relative(Path.GetFullPath(Path.Combine(RepoPaths.Root, directory, target))));
+                }
+            }
+        }
+
+        var missing = DocPage.All()
+            .Where(p => p.StartsWith("docs/", StringComparison.Ordinal) && !p.StartsWith("docs/site/", StringComparison.Ordinal))
+            .Where(p => !reached.Contains(p))
+            .ToList();
+        Assert.True(missing.Count == 0, $"pages the site's navigation does not reach (add them to docs/toc.yml, or link them from a page that is there):\n  {string.Join("\n  ", missing)}");
+    }
+
+    [Fact]
     public void Pages_InRepository_AreFound()
     {
         var pages = DocPage.All();
