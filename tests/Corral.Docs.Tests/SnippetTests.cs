@@ -148,7 +148,9 @@ public class SnippetTests
         Assert.Contains("Corral.AspNetCore.dll", names);
         Assert.Contains("System.Runtime.dll", names);
         Assert.Contains("Microsoft.AspNetCore.Http.Abstractions.dll", names);
-        Assert.DoesNotContain(names, n => n.StartsWith("xunit", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("Corral.Testing.dll", names);
+        Assert.Contains("xunit.assert.dll", names);
+        Assert.DoesNotContain(names, n => n.StartsWith("xunit.runner", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(names, n => n.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal));
     }
 

@@ -61,7 +61,7 @@ internal static class SnippetCompiler
     /// <summary>References that are test tooling, not something a reader's app would have.</summary>
     private static readonly string[] s_toolingPrefixes =
     [
-        "xunit", "Markdig", "Microsoft.CodeAnalysis", "Microsoft.TestPlatform", "Microsoft.VisualStudio", "testhost",
+        "xunit.runner", "xunit.execution", "Markdig", "Microsoft.CodeAnalysis", "Microsoft.TestPlatform", "Microsoft.VisualStudio", "testhost",
         "Microsoft.Testing", "Corral.Docs.Tests", "NuGet.", "Newtonsoft.Json",
     ];
 

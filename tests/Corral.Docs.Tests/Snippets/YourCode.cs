@@ -14,6 +14,7 @@ using System.Threading;
 using System.Threading.Channels;
 using System.Threading.Tasks;
 using Corral;
+using Corral.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -88,6 +89,9 @@ public static class YourCode
     public static string fileA { get; } = "a.txt";
     public static string fileB { get; } = "b.txt";
 
+    // Tests (concepts/testing.md).
+    public static Task TransfersAsync(VirtualClock clock, CancellationToken ct) => Task.CompletedTask;
+
     // Logging.
     public static ILogger logger { get; } = NullLogger.Instance;
     public static ILogger _logger { get; } = NullLogger.Instance;
@@ -118,4 +122,8 @@ public sealed class PagesClient { public Task<Page?> GetPageAsync(int index, Can
 public sealed class Mirror { public string Name => "mirror"; public Task<string> FetchAsync(CancellationToken ct) => Task.FromResult(""); }
 public sealed class OrderDatabase { public IAsyncEnumerable<Row> QueryAsync(CancellationToken ct) => YourCode.Empty<Row>(); }
 public sealed class OrderStore { public Task SaveAsync(Order order, CancellationToken ct = default) => Task.CompletedTask; }
+public sealed class FakeOrders(TimeProvider clock, TimeSpan latency)
+{
+    public async Task GetAsync(CancellationToken ct) => await Task.Delay(latency, clock, ct);
+}
 public sealed class InventoryClient(HttpClient http) { public Task<int> GetStockAsync(int id, CancellationToken ct) => Task.FromResult(http is null ? 0 : 1); }
