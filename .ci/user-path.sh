@@ -2,8 +2,9 @@
 # The user's path, as docs/getting-started.md walks it, against freshly packed packages:
 #   1. a new web app outside the repository (`dotnet new web`), the local package folder as a source beside nuget.org,
 #      `dotnet add package Corral / Corral.Hosting / Corral.AspNetCore --prerelease` (must resolve to the packed version);
-#   2. its Program.cs is the block of getting-started.md marked for it, plus a planted cancellation bug: the build
-#      succeeds and reports CORRAL0001 on the bug;
+#   2. its Program.cs is the block of getting-started.md marked for it, plus planted cancellation bugs: the build
+#      succeeds and reports CORRAL0001, 0002, 0004 and 0005 on them (and the Corral package carries the analyzers under
+#      analyzers/dotnet/cs): what the analyzer pack test checks, which .ci/run therefore skips;
 #   3. it runs on 127.0.0.1: /report answers with the propagated budget and the cut-off part, /slow with a 200 ms
 #      Corral-Timeout answers 504; the corral tool, installed from the same folder, lists it with `corral ps`;
 #      SIGTERM stops it with exit code 0.
@@ -48,6 +49,11 @@ trap cleanup EXIT
 forget_packages
 
 say "packages ${version} from ${packages}; working in ${work}"
+python3 - "$packages/Corral.${version}.nupkg" <<'PY' || fail "the Corral package does not carry the analyzers under analyzers/dotnet/cs"
+import sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+sys.exit(0 if {"analyzers/dotnet/cs/Corral.Analyzers.dll", "analyzers/dotnet/cs/Corral.Analyzers.CodeFixes.dll"} <= names else 1)
+PY
 cd "$work"
 
 # 1. A new app, the local folder as a source, the packages as getting-started.md adds them.
@@ -67,26 +73,42 @@ awk '/^<!-- \.ci\/user-path\.sh builds and runs the next block/ { marked = 1; ne
      inside { print }' "$repo/docs/getting-started.md" >Program.cs
 grep -q "app.Run();" Program.cs || fail "no marked Program.cs block found in docs/getting-started.md"
 cat >Planted.cs <<'EOF'
+using Corral;
+
 static class Planted
 {
     public static async Task PollAsync(CancellationToken ct)
     {
-        while (true)
+        try
         {
-            try
-            {
-                await Task.Delay(1000, ct);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await Task.Delay(1000, ct);
+        }
+        catch (OperationCanceledException)                               // CORRAL0001
+        {
+        }
+
+        try
+        {
+            await Task.Delay(1000, ct);
+        }
+        catch (Exception)                                                // CORRAL0002
+        {
         }
     }
+
+    public static Task RunAsync() => TaskGroup.RunAsync(async group =>
+    {
+        _ = Task.Delay(10);                                              // CORRAL0004
+        group.Start(ct => Task.Delay(10, CancellationToken.None));       // CORRAL0005
+        await Task.Yield();
+    });
 }
 EOF
 dotnet build -nologo >build.log 2>&1 || { tail -40 build.log; fail "the app did not build"; }
-grep -q "Planted.cs([0-9,]*): warning CORRAL0001" build.log || { tail -40 build.log; fail "the build did not report CORRAL0001 on the planted bug"; }
-say "built; the analyzers reported the planted bug: $(grep -o 'Planted.cs([0-9,]*): warning CORRAL0001' build.log | head -1)"
+for rule in CORRAL0001 CORRAL0002 CORRAL0004 CORRAL0005; do
+    grep -q "Planted.cs([0-9,]*): warning ${rule}" build.log || { tail -40 build.log; fail "the build did not report ${rule} on the planted bugs"; }
+done
+say "built; the analyzers reported the planted bugs: $(grep -o 'Planted.cs([0-9,]*): warning CORRAL000[0-9]' build.log | sort -u | tr '\n' ' ')"
 
 # 3. Run it, call it, list it with the tool, stop it.
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
