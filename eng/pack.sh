@@ -2,7 +2,7 @@
 # Packs every package of the repository into one folder (default artifacts/packages): each project of Corral.slnx that
 # sets <IsPackable>true</IsPackable> (every package under src/ and the tool in tools/corral), in
 # Release, each .nupkg with its .snupkg symbol package. One `dotnet pack` of the solution: MSBuild builds only what the
-# packages need, in parallel. The version comes from git (MinVer, ADR 0018): 0.1.0-preview.0.<commits> until the first
+# packages need, in parallel. The version comes from git (MinVer, ADR 0019): 0.1.0-preview.0.<commits> until the first
 # tag. Package validation runs as part of the pack.
 #
 #   eng/pack.sh [output-folder] [extra dotnet pack arguments, e.g. --no-restore or -p:PackageVersion=...]

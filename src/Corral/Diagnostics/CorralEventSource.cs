@@ -30,7 +30,7 @@ internal sealed class CorralEventSource : EventSource
 
     /// <summary>
     /// The version of this Corral assembly as its package was versioned (<c>0.1.0-preview.0.42+commit</c>): the informational
-    /// version, since the assembly version keeps only the major number (ADR 0018).
+    /// version, since the assembly version keeps only the major number (ADR 0019).
     /// </summary>
     internal static readonly string CorralVersion =
         typeof(CorralEventSource).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
