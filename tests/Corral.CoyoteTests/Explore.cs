@@ -64,11 +64,11 @@ internal static class Explore
             .WithMemoryAccessRaceCheckingEnabled(true)
             .WithPotentialDeadlocksReportedAsBugs(true)
             .WithTelemetryEnabled(false);
-        var started = DateTime.UtcNow;
+        var started = TimeProvider.System.GetTimestamp();
         using var engine = TestingEngine.Create(configuration, test);
         engine.Run();
         var report = engine.TestReport;
-        var elapsed = DateTime.UtcNow - started;
+        var elapsed = TimeProvider.System.GetElapsedTime(started);
         var schedules = report.NumOfExploredFairPaths + report.NumOfExploredUnfairPaths;
         var line = string.Create(
             CultureInfo.InvariantCulture,

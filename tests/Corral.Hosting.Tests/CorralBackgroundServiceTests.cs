@@ -378,7 +378,10 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
         using var service = new DelegateService(
             NullLogger<DelegateService>.Instance, new FakeLifetime(), Microsoft.Extensions.Options.Options.Create(new HostOptions()), (_, _) => Task.CompletedTask, "idle", null);
 
-        await service.StopAsync(CancellationToken.None);
+        var stop = service.StopAsync(CancellationToken.None);
+
+        Assert.True(stop.IsCompletedSuccessfully, "StopAsync on a service that never started waited for something");
+        await stop;
     }
 
     [Fact]

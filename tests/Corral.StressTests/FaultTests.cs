@@ -166,8 +166,10 @@ public sealed class FaultTests(ITestOutputHelper output)
             return Task.CompletedTask;
         });
 
-        // Hold every worker for a second and a half, then let go.
+        // Hold every worker for a second and a half, then let go: starving the pool of real threads is this fault.
+#pragma warning disable RS0030 // a blocking sleep is the fault under test, not a wait for a condition
         await Task.Run(() => Thread.Sleep(1500));
+#pragma warning restore RS0030
         unblock.Set();
         await group.WaitAsync(TimeSpan.FromSeconds(60));
         await Task.WhenAll(blockers);

@@ -164,7 +164,7 @@ public sealed class SoakTests(ITestOutputHelper output)
             await CancelScope.RunAsync(
                 async s =>
                 {
-                    s.Deadline = DateTimeOffset.UtcNow.AddMinutes(5);
+                    s.Deadline = TimeProvider.System.GetUtcNow().AddMinutes(5);
                     if (await CancelScope.ShieldAsync(async ct => await Task.Yield(), TimeSpan.FromSeconds(30)))
                     {
                         Interlocked.Increment(ref counts.Shielded);

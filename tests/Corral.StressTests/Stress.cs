@@ -21,7 +21,7 @@ internal static class Stress
     {
         try
         {
-            File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "stress-figures.tsv"), $"{DateTime.UtcNow:O}\t{line}{Environment.NewLine}");
+            File.AppendAllText(Path.Combine(AppContext.BaseDirectory, "stress-figures.tsv"), $"{TimeProvider.System.GetUtcNow():O}\t{line}{Environment.NewLine}");
         }
         catch (IOException)
         {

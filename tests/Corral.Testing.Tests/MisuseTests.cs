@@ -79,7 +79,9 @@ public sealed class MisuseTests
     {
         var e = await Assert.ThrowsAsync<CorralTestException>(() => CorralTest.RunAsync((clock, ct) =>
         {
+#pragma warning disable RS0030 // blocking the scheduler thread is the misuse under test
             Thread.Sleep(TimeSpan.FromSeconds(30));
+#pragma warning restore RS0030
             return Task.CompletedTask;
         }, s_quickBlockCheck));
 

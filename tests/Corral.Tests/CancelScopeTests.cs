@@ -231,15 +231,24 @@ public sealed class CancelScopeTests
     [Fact]
     public async Task StartAsync_ChildCancelsItsOwnScopeAfterStarted_NotAFailure()
     {
-        await TaskGroup.RunAsync(async g =>
+        CancelScope? childScope = null;
+        TaskGroup? group = null;
+        var thrown = await Record.ExceptionAsync(() => TaskGroup.RunAsync(async g =>
         {
+            group = g;
             await g.StartAsync(async (signal, ct) =>
             {
                 signal.Started();
-                CancelScope.Current!.Cancel("done with this one");
+                childScope = CancelScope.Current;
+                childScope!.Cancel("done with this one");
                 await Task.Delay(Timeout.Infinite, ct);
             });
-        });
+        }).WaitAsync(TimeSpan.FromSeconds(20)));
+
+        Assert.Null(thrown); // not a failure of the group
+        Assert.True(childScope!.CancelledCaught, "the child's own scope absorbs its own cancel");
+        Assert.Equal("done with this one", childScope.CancelReason!.Message);
+        Assert.False(group!.Scope.IsCancellationRequested, "the child's cancel stayed in the child's scope");
     }
 
     [Fact]

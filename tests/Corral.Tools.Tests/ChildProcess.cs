@@ -107,10 +107,10 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>Reads standard output until a line starts with <paramref name="prefix"/>; returns that line.</summary>
     public async Task<string> ReadLineStartingWithAsync(string prefix, TimeSpan limit)
     {
-        var giveUp = DateTime.UtcNow + limit;
+        var started = TimeProvider.System.GetTimestamp();
         while (true)
         {
-            var left = giveUp - DateTime.UtcNow;
+            var left = limit - TimeProvider.System.GetElapsedTime(started);
             var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero)
                 ?? throw new InvalidOperationException($"the program ended before printing '{prefix}'; stderr: {StandardError}");
             if (line.StartsWith(prefix, StringComparison.Ordinal))

@@ -142,6 +142,19 @@ public sealed class ChannelSender<T> : IDisposable
     /// </remarks>
     public void Dispose() => Close(error: null);
 
+    /// <summary>Gets how many handles (this one and its clones) are still open; the channel completes when none is.</summary>
+    internal int OpenHandles
+    {
+        get
+        {
+            lock (_state.Gate)
+            {
+                _state.AssertInvariants();
+                return _state.OpenHandles;
+            }
+        }
+    }
+
     /// <summary>Closes this handle, remembering <paramref name="error"/> (the first wins) for the channel's completion.</summary>
     internal void Close(Exception? error)
     {

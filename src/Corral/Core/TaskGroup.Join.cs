@@ -54,6 +54,9 @@ public sealed partial class TaskGroup
     /// <summary>Set when some task ended with the group's cancellation (the block then ended Cancelled, for the Decider).</summary>
     private volatile bool _sawCancellation;
 
+    /// <summary>Gets the body (while it runs) plus the unfinished children; <see cref="Closed"/> once the group closed.</summary>
+    internal int UnfinishedCount => Volatile.Read(ref _unfinished);
+
     private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber, out TaskRecord bodyRecord)
     {
         var scope = new CancelScope(Ambient.Scope, options?.Name, options?.TimeProvider, shield: false, ScopeKind.TaskGroup);

@@ -91,7 +91,8 @@ public sealed class ChannelSenderTests
         var firstDone = Gate.New();
         await TaskGroup.RunAsync(async g =>
         {
-            using (var sender = new ChannelSender<int>(channel.Writer))
+            var sender = new ChannelSender<int>(channel.Writer);
+            using (sender)
             {
                 g.StartSender(sender, async (s, ct) =>
                 {
@@ -114,8 +115,15 @@ public sealed class ChannelSenderTests
                 firstDone.SetResult();
             });
             await firstDone.Task;
-            await Task.Delay(10); // leave the first sender's close time to (wrongly) complete the channel
-            Assert.False(channel.Reader.Completion.IsCompleted);
+
+            // Until the first clone has closed: a condition, not a delay (each turn yields; Within bounds the wait).
+            while (sender.OpenHandles > 1)
+            {
+                await Task.Yield();
+            }
+
+            Assert.Equal(1, sender.OpenHandles);
+            Assert.False(channel.Reader.Completion.IsCompleted); // the first clone closed; the second holds the channel open
 
             releaseSecond.SetResult();
             var items = await DrainAsync(channel.Reader);

@@ -210,8 +210,12 @@ public sealed class DeadlineQueueTests
         }
     }
 
-    [Fact]
-    public async Task Deadline_MovedEarlierWhileRunning_FiresAtNewTime()
+    /// <summary>A deadline moved while the scope runs fires at the new time, never at the old one: earlier, later, or to the same instant.</summary>
+    [Theory]
+    [InlineData(10, 2)] // moved earlier
+    [InlineData(1, 5)]  // moved later: the old time passes without a cancel
+    [InlineData(3, 3)]  // moved to where it was
+    public async Task Deadline_MovedWhileRunning_FiresAtTheNewTimeOnly(int timeoutSeconds, int movedToSeconds)
     {
         var time = new FakeTimeProvider();
         await CancelScope.RunAsync(
@@ -224,37 +228,17 @@ public sealed class DeadlineQueueTests
                         inner = s;
                         await Task.Delay(Timeout.Infinite, s.Token);
                     },
-                    new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(10) });
-                inner!.Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(2);
-                time.Advance(TimeSpan.FromSeconds(2));
+                    new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(timeoutSeconds) });
+                var start = time.GetUtcNow();
+                inner!.Deadline = start + TimeSpan.FromSeconds(movedToSeconds);
+
+                time.Advance(TimeSpan.FromSeconds(movedToSeconds) - TimeSpan.FromTicks(1));
+                Assert.False(inner.IsCancellationRequested, $"fired before the new deadline (old one: {timeoutSeconds} s)");
+                time.Advance(TimeSpan.FromTicks(1));
+                Assert.True(inner.IsCancellationRequested, "did not fire at the new deadline");
                 await run;
                 Assert.True(inner.CancelledCaught);
                 Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.CancelReason!.Kind);
-            },
-            new CancelScopeOptions { TimeProvider = time });
-    }
-
-    [Fact]
-    public async Task Deadline_MovedLaterWhileRunning_DoesNotFireAtOldTime()
-    {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                CancelScope? inner = null;
-                var run = CancelScope.RunAsync(
-                    async s =>
-                    {
-                        inner = s;
-                        await Task.Delay(Timeout.Infinite, s.Token);
-                    },
-                    new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(1) });
-                inner!.Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(5);
-                time.Advance(TimeSpan.FromSeconds(4));
-                Assert.False(inner.IsCancellationRequested);
-                time.Advance(TimeSpan.FromSeconds(1));
-                Assert.True(inner.IsCancellationRequested);
-                await run;
             },
             new CancelScopeOptions { TimeProvider = time });
     }

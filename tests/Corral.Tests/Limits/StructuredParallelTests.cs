@@ -68,8 +68,10 @@ public sealed class StructuredParallelTests
         var started = 0;
         var allStarted = Gate.New();
         var release = Gate.New();
+        TaskGroup? loopGroup = null;
         Func<int, CancellationToken, Task> body = async (i, ct) =>
         {
+            Interlocked.CompareExchange(ref loopGroup, CancelScope.Current!.Group, null);
             CapacityLimiterTests.InterlockedMax(ref max, Interlocked.Increment(ref running));
             if (Interlocked.Increment(ref started) == Dop)
             {
@@ -85,7 +87,11 @@ public sealed class StructuredParallelTests
             : StructuredParallel.ForEachAsync(Enumerable.Range(0, 20), body, options);
 
         await allStarted.Task.Within();
-        await Task.Delay(20); // time enough for a fourth body to start, if the bound were broken
+
+        // No waiting for a fourth body that should not come: the loop's group holds exactly Dop tasks (the workers; its
+        // body has returned), each inside a body that waits for the release, and a worker runs one body at a time. So no
+        // further body can start before the release, whatever the timing.
+        Assert.Equal(Dop, loopGroup!.UnfinishedCount);
         Assert.Equal(Dop, Volatile.Read(ref started));
 
         release.SetResult();

@@ -1,8 +1,9 @@
 using System.Collections.Generic;
 using System.Threading.Tasks;
+using Corral.Tests.Diagnostics;
 using Xunit;
 
-namespace Corral.Tests.Diagnostics;
+namespace Corral.Tests.Core;
 
 /// <summary>The group's task list: finished tasks leave it lazily, and never show as live.</summary>
 [Collection(nameof(GlobalDiagnostics))]
