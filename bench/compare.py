@@ -5,9 +5,13 @@ noise of A's own runs.
     python3 bench/compare.py --a SHA --b SHA --pairs N --out DIR     (reads DIR/A-1 … DIR/B-N, writes DIR/compare.md)
 
 Times are BenchmarkDotNet's per-operation "Result" measurements of the workload (overhead subtracted), the median of a
-run's iterations. A row is "slower" when median(B/A) - 1 exceeds the noise, max(A)/min(A) - 1 over A's runs; "faster"
-when 1 - median(B/A) exceeds it; otherwise "same". corral/raw is the row's time over the time of its class's raw
-baseline (the method named Raw) in the same run: it cancels most of the drift of a shared machine.
+run's iterations.
+
+Two figures per row. B/A compares the row's times run against run. On a shared machine the load drifts between runs, and
+the Raw rows (which run no Corral code) show that drift. So the verdict is taken on the normalized figure where the class
+has a raw baseline (the method named Raw): the row's time over Raw's time in the same run, B's over A's per pair. A row is
+"slower" when the median of that figure exceeds 1 by more than the noise, max/min - 1 of A's own runs of the same figure;
+"faster" when it falls below 1 by more; otherwise "same". Raw rows get B/A only: they measure the machine.
 """
 import argparse
 import glob
@@ -47,27 +51,35 @@ def main():
     lines = [
         f"A = `{args.a[:10]}`, B = `{args.b[:10]}`; {args.pairs} alternating runs each (A B A B …), short job.",
         "",
-        "| row | A runs | B runs | B/A per pair | median B/A | noise (A spread) | verdict | corral/raw A → B |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| row | A runs | B runs | B/A per pair (time) | corral/raw A runs | corral/raw B runs | B/A per pair (corral/raw) | median | noise (A spread) | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for cls, method in keys:
         a = [r.get((cls, method)) for r in runs["A"]]
         b = [r.get((cls, method)) for r in runs["B"]]
         if None in a or None in b:
-            lines.append(f"| {cls}.{method} | (missing in a run) | | | | | | |")
+            lines.append(f"| {cls}.{method} | (missing in a run) | | | | | | | | |")
             continue
-        ratios = [y / x for x, y in zip(a, b)]
+        times = [y / x for x, y in zip(a, b)]
+        has_raw = method != "Raw" and all((cls, "Raw") in r for r in runs["A"] + runs["B"])
+        if has_raw:
+            na = [r[(cls, method)] / r[(cls, "Raw")] for r in runs["A"]]
+            nb = [r[(cls, method)] / r[(cls, "Raw")] for r in runs["B"]]
+            ratios = [y / x for x, y in zip(na, nb)]
+            noise = max(na) / min(na) - 1
+            norm_cols = (" / ".join(f"{x:.2f}×" for x in na), " / ".join(f"{x:.2f}×" for x in nb), " / ".join(f"{r:.3f}" for r in ratios))
+        else:
+            ratios = times
+            noise = max(a) / min(a) - 1
+            norm_cols = ("", "", "(machine drift)" if method == "Raw" else "")
         median = statistics.median(ratios)
-        noise = max(a) / min(a) - 1
         verdict = "slower" if median - 1 > noise else "faster" if 1 - median > noise else "same"
-        norm = ""
-        if method != "Raw" and all((cls, "Raw") in r for r in runs["A"] + runs["B"]):
-            na = statistics.median([r[(cls, method)] / r[(cls, "Raw")] for r in runs["A"]])
-            nb = statistics.median([r[(cls, method)] / r[(cls, "Raw")] for r in runs["B"]])
-            norm = f"{na:.2f}× → {nb:.2f}×"
+        if method == "Raw":
+            verdict = "(baseline)"
         lines.append(
             f"| {cls}.{method} | {' / '.join(fmt_ns(x) for x in a)} | {' / '.join(fmt_ns(x) for x in b)} | "
-            f"{' / '.join(f'{r:.3f}' for r in ratios)} | **{median:.3f}** | ±{noise * 100:.1f} % | {verdict} | {norm} |")
+            f"{' / '.join(f'{r:.3f}' for r in times)} | {norm_cols[0]} | {norm_cols[1]} | {norm_cols[2]} | **{median:.3f}** | "
+            f"±{noise * 100:.1f} % | {verdict} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(args.out, "compare.md"), "w", encoding="utf-8") as f:
         f.write(text)
