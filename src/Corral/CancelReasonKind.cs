@@ -13,4 +13,8 @@ public enum CancelReasonKind
 
     /// <summary>A task in a <see cref="TaskGroup"/> (a child or the group's body) failed, so the group cancelled the rest.</summary>
     TaskFailed = 2,
+
+    /// <summary>A stop was requested (<see cref="CancelScope.RequestStop(System.TimeSpan, string?)"/>) and its grace period ran out
+    /// before the block ended.</summary>
+    StopRequested = 3,
 }

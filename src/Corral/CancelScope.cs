@@ -4,6 +4,7 @@
 //   Core/CancelScope.Deadline.cs  the scope's own deadline and the DeadlineQueue's calls into it
 //   Core/CancelScope.Run.cs       the one run every static method ends in, and how it shapes the Decider's verdict
 //   Core/CancelScope.Sleep.cs     SleepAsync's wait
+//   Core/CancelScope.Stop.cs      stop requests: ask first, cancel when the grace runs out
 // Core/README.md walks the path of a failing child through all of them.
 using System;
 using System.Diagnostics;
@@ -35,11 +36,12 @@ namespace Corral;
 /// </list>
 /// <para>Lifecycle:</para>
 /// <code>
-///   state      | Token       | checkpoints | how it is left
-///   -----------+-------------+-------------+------------------------------------------------
-///   running    | live        | pass        | Cancel(), deadline, ancestor cancelled -> cancelled; block ends -> exited
-///   cancelled  | cancelled   | throw       | block ends -> exited (absorbs its own cancellation)
-///   exited     | as it was   | (not ambient any more)
+///   state      | Token       | StoppingToken | checkpoints | how it is left
+///   -----------+-------------+---------------+-------------+------------------------------------------------
+///   running    | live        | live          | pass        | RequestStop -> stopping; Cancel(), deadline, ancestor cancelled -> cancelled; block ends -> exited
+///   stopping   | live        | cancelled     | pass        | grace runs out, Cancel(), deadline -> cancelled; block ends -> exited (normally)
+///   cancelled  | cancelled   | cancelled     | throw       | block ends -> exited (absorbs its own cancellation)
+///   exited     | as it was   | as it was     | (not ambient any more)
 /// </code>
 /// </remarks>
 [DebuggerDisplay("{DebuggerDisplay,nq}")]
@@ -176,7 +178,7 @@ public sealed partial class CancelScope
     public bool IsExited => State == ScopeState.Exited;
 
     private string DebuggerDisplay =>
-        $"{Kind} '{Name ?? "(unnamed)"}' {(IsExited ? "exited" : IsCancellationRequested ? "cancelled" : "running")}" +
+        $"{Kind} '{Name ?? "(unnamed)"}' {(IsExited ? "exited" : IsCancellationRequested ? "cancelled" : IsStopRequested ? "stopping" : "running")}" +
         (CancelReason is { } r ? $" ({r})" : string.Empty) +
         (Deadline is { } d ? $" deadline {d.ToString("O", CultureInfo.InvariantCulture)}" : string.Empty);
 

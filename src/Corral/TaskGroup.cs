@@ -254,6 +254,20 @@ public sealed partial class TaskGroup
     /// <remarks>When nothing failed, the group then ends normally: it absorbs its own cancellation.</remarks>
     public void Cancel(string? reason = null) => _scope.Cancel(reason);
 
+    /// <summary>
+    /// Asks the group to stop: the body and every child see <see cref="CancelScope.IsStopRequested"/> and
+    /// <see cref="CancelScope.StoppingToken"/> at once, and the group is cancelled if it has not closed when
+    /// <paramref name="gracePeriod"/> has passed. Same as <c>Scope.RequestStop(gracePeriod, reason)</c>.
+    /// </summary>
+    /// <param name="gracePeriod">How long the group may take to finish; <see cref="TimeSpan.Zero"/> cancels at once,
+    /// <see cref="Timeout.InfiniteTimeSpan"/> never cancels.</param>
+    /// <param name="reason">Why; default none.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gracePeriod"/> is negative (other than infinite) or
+    /// <see cref="TimeSpan.MaxValue"/>.</exception>
+    /// <remarks>A group that closes within the grace ends normally; when the grace runs out, it absorbs its own cancellation as
+    /// it does for <see cref="Cancel"/>. See <see cref="CancelScope.RequestStop(TimeSpan, string?)"/>.</remarks>
+    public void RequestStop(TimeSpan gracePeriod, string? reason = null) => _scope.RequestStop(gracePeriod, reason);
+
     /// <inheritdoc/>
     public override string ToString() => $"TaskGroup '{Name ?? "(unnamed)"}'";
 }

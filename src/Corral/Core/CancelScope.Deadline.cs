@@ -1,4 +1,5 @@
-// A scope's own deadline (design principles 4 and 8; docs/adr/0005, 0011).
+// A scope's own deadline (design principles 4 and 8; docs/adr/0005, 0011), and the grace of its own stop request, which
+// shares the scope's one place in the DeadlineQueue (CancelScope.Stop.cs): the queue holds the earlier of the two.
 //
 // A deadline is an instant in UTC ticks of the scope's TimeProvider. While the scope is open and not cancelled, an armed
 // deadline sits in the DeadlineQueue of that clock (one timer per clock, behind an indexed heap whose slots live in the
@@ -15,6 +16,7 @@
 //   3. The deadline set while a Cancel races it, then cleared: the arming checks the state and the own reason under the
 //      scope's lock; Unlink always removes the scope from the queue, so an exited scope is never left queued.
 // Lock order: the scope's lock, then the queue's; the queue never calls into a scope under its own lock.
+using System;
 using System.Threading;
 using Corral.Core;
 
@@ -41,20 +43,26 @@ public sealed partial class CancelScope
         lock (this)
         {
             AssertInvariants();
-            if (_state != ScopeState.Open || _ownReason is not null || _deadlineTicks == NoDeadline)
+            var stopRequest = _stop?.Own;
+            var stopAt = stopRequest?.CancelAtTicks ?? NoDeadline;
+            var due = Math.Min(_deadlineTicks, stopAt);
+            if (_state != ScopeState.Open || _ownReason is not null || due == NoDeadline)
             {
                 return;
             }
 
-            if (_timeProvider.GetUtcNow().UtcTicks < _deadlineTicks)
+            if (_timeProvider.GetUtcNow().UtcTicks < due)
             {
                 // Race case 2: wait again.
-                DeadlineQueue.For(_timeProvider).AddOrUpdate(this, _deadlineTicks);
+                DeadlineQueue.For(_timeProvider).AddOrUpdate(this, due);
                 return;
             }
 
-            // Race case 1: decided under the lock Unlink takes to end the block.
-            reason = new CancelReason(CancelReasonKind.DeadlineExceeded, "deadline exceeded", this);
+            // Race case 1: decided under the lock Unlink takes to end the block. Whichever instant came first names the
+            // cancellation: the deadline, or the grace of a stop request (CancelScope.Stop.cs).
+            reason = _deadlineTicks <= stopAt
+                ? new CancelReason(CancelReasonKind.DeadlineExceeded, "deadline exceeded", this)
+                : new CancelReason(CancelReasonKind.StopRequested, stopRequest!.GraceRanOutMessage(), this);
             if (Interlocked.CompareExchange(ref _ownReason, reason, null) is not null)
             {
                 return;
@@ -85,9 +93,17 @@ public sealed partial class CancelScope
             }
 
             var queue = DeadlineQueue.For(_timeProvider);
+            var stopAt = _stop?.Own?.CancelAtTicks ?? NoDeadline;
             if (ticks == NoDeadline)
             {
-                queue.Remove(this);
+                if (stopAt == NoDeadline)
+                {
+                    queue.Remove(this);
+                }
+                else
+                {
+                    queue.AddOrUpdate(this, stopAt); // the stop's grace stays armed
+                }
             }
             else if (ticks <= (now != Timeouts.UnknownNow ? now : _timeProvider.GetUtcNow().UtcTicks))
             {
@@ -96,7 +112,7 @@ public sealed partial class CancelScope
             }
             else
             {
-                queue.AddOrUpdate(this, ticks);
+                queue.AddOrUpdate(this, Math.Min(ticks, stopAt));
             }
         }
 

@@ -22,6 +22,8 @@ public sealed partial class CancelScope
         var verdict = _cancelledBy;
         Debug.Assert(verdict is null || verdict._ownReason is not null, "a verdict names a scope whose own cancel was called");
         Debug.Assert(_state is ScopeState.Created or ScopeState.Open or ScopeState.Exited, "a known state");
+        var stop = _stop;
+        Debug.Assert(stop?.StoppedBy is null || stop.StoppedBy._stop?.Own is not null, "a stop verdict names a scope with its own request");
         if (!locked)
         {
             return;
@@ -33,6 +35,13 @@ public sealed partial class CancelScope
         Debug.Assert(_ctsCancelled == (_cts is not null && _cancelledBy is not null), "the token source's fate agrees with the verdict");
         Debug.Assert((_cancelledBy is null) == (_cancelledTimestamp == 0), "stamped exactly while cancelled");
         Debug.Assert(_newestChild is null || _newestChild._newerSibling is null, "the newest child has no newer sibling");
+        if (stop is not null)
+        {
+            Debug.Assert(!stop.CtsCancelled || stop.Cts is not null, "a stopping-token decision needs a source");
+            Debug.Assert(
+                stop.CtsCancelled == (stop.Cts is not null && (_cancelledBy is not null || stop.StoppedBy is not null)),
+                "the stopping token's fate agrees with the verdicts");
+        }
 
         // The child list (guarded by this lock). Checked up to 64 children: debug builds run the stress tests too.
         var checkedChildren = 0;
@@ -62,6 +71,11 @@ public sealed partial class CancelScope
                 var expected = node._ownReason is not null ? node : node._shield ? null : node._parent?._cancelledBy;
                 Debug.Assert(node._cancelledBy == expected, $"'{node.Name}': the verdict has not settled on what its inputs imply");
                 Debug.Assert(node._cts is null || node._cts.IsCancellationRequested == (node._cancelledBy is not null), $"'{node.Name}': the token disagrees with the verdict");
+                var expectedStop = node.StopVerdict(node._parent);
+                Debug.Assert(node._stop?.StoppedBy == expectedStop, $"'{node.Name}': the stop verdict has not settled on what its inputs imply");
+                Debug.Assert(
+                    node._stop?.Cts is not { } stopping || stopping.IsCancellationRequested == (node._cancelledBy is not null || expectedStop is not null),
+                    $"'{node.Name}': the stopping token disagrees with the verdicts");
                 Debug.Assert((node.CancelReason is null) == (node._cancelledBy is null), $"'{node.Name}': the reason disagrees with the verdict");
                 Debug.Assert(node._parent is null || node._shield || node._ownReason is not null || ReferenceEquals(node.CancelReason, node._parent.CancelReason), $"'{node.Name}': an unshielded child does not inherit its parent's reason");
                 for (var child = node._newestChild; child is not null; child = child._olderSibling)

@@ -116,6 +116,12 @@ public sealed partial class CancelScope
                 {
                     _cancelledTimestamp = parent._cancelledTimestamp;
                 }
+
+                // Race case 6: a stop request reaching the parent reaches this scope too (level-triggered).
+                if (!_shield && parent._stop?.StoppedBy is { } stoppedBy)
+                {
+                    _stop = new StopStatus { StoppedBy = stoppedBy };
+                }
             }
 
             _state = ScopeState.Open;

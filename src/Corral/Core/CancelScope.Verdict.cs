@@ -18,7 +18,7 @@
 // reparentings: the tree always settles on the verdicts its inputs imply (AssertSettled, in
 // CancelScope.Invariants.cs, checks it once nothing is in flight; the Coyote suite calls it after every schedule).
 //
-// THE RACES, CASE BY CASE (case 5, the tree's, is in CancelScope.Tree.cs).
+// THE RACES, CASE BY CASE (case 5, the tree's, is in CancelScope.Tree.cs; 6-10, the stop's, in CancelScope.Stop.cs).
 //   1. Cancel racing the creation of a child: the child is linked, and reads its parent's verdict,
 //      under the parent's lock; a refresh sets the parent's verdict and snapshots its children under
 //      the same lock. Either the snapshot holds the child, or the child read the new verdict.
@@ -97,11 +97,9 @@ public sealed partial class CancelScope
         AssertInvariants(locked: false);
         Lifecycle.Observer.ScopeCancelled(this, reason.Kind);
 
-        // The timer has nothing left to do for a cancelled scope.
-        if (Volatile.Read(ref _deadlineTicks) != NoDeadline)
-        {
-            DeadlineQueue.For(_timeProvider).Remove(this);
-        }
+        // The timer has nothing left to do for a cancelled scope (neither a deadline nor a stop's grace). Remove's fast path is
+        // one read when the scope is not queued.
+        DeadlineQueue.For(_timeProvider).Remove(this);
 
         RefreshSubtree();
         return true;
@@ -202,6 +200,34 @@ public sealed partial class CancelScope
                 else if (verdict is null)
                 {
                     node._cancelledTimestamp = 0;
+                }
+
+                // The stop verdict refreshes with the cancel verdict (CancelScope.Stop.cs). A scope nobody asks to stop keeps
+                // _stop null here: no allocation.
+                var stopVerdict = node.StopVerdict(parent);
+                var stop = node._stop;
+                if (stopVerdict is not null && stop is null)
+                {
+                    node._stop = stop = new StopStatus();
+                }
+
+                if (stop is not null)
+                {
+                    stop.StoppedBy = stopVerdict;
+                    if (verdict is not null || stopVerdict is not null)
+                    {
+                        if (stop.Cts is not null && !stop.CtsCancelled)
+                        {
+                            stop.CtsCancelled = true;
+                            (toCancel ??= new()).Add((node, stop.Cts));
+                        }
+                    }
+                    else if (stop.CtsCancelled)
+                    {
+                        // Un-stopped by a shield or a reparenting: the next StoppingToken read creates a fresh source.
+                        stop.Cts = null;
+                        stop.CtsCancelled = false;
+                    }
                 }
 
                 if (verdict is not null)
