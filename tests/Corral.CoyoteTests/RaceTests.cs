@@ -472,6 +472,77 @@ public sealed class RaceTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>
+    /// CancelScope races 6-10 (CancelScope.Stop.cs): a stop request on one task, while others open a child scope, read a
+    /// stopping token, toggle a shield, cancel, ask again with a shorter grace, and advance the clock past the grace. Once all
+    /// return, the stop and cancel verdicts and both tokens agree with their inputs, a child opened at any point is stopping
+    /// unless shielded, and the grace never cancels before the clock reaches it.
+    /// </summary>
+    [Fact]
+    public void RequestStop_RacingOpenCancelShieldAndTheGrace_VerdictsSettleNeverEarly()
+    {
+        Explore.Run(output, async () =>
+        {
+            var clock = new FakeTimeProvider(s_epoch);
+            var alsoCancel = Generator.Create().NextBoolean();
+            var shieldChild = Generator.Create().NextBoolean();
+            var askAgain = Generator.Create().NextBoolean();
+            await CancelScope.RunAsync(
+                async outer =>
+                {
+                    DateTimeOffset? cancelledAt = null;
+                    outer.Token.Register(() => cancelledAt = clock.GetUtcNow());
+                    var childSeen = new TaskCompletionSource<CancelScope>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var child = Task.Run(() => CancelScope.RunAsync(
+                        async c =>
+                        {
+                            _ = c.StoppingToken;
+                            childSeen.SetResult(c);
+                            await release.Task;
+                        },
+                        new CancelScopeOptions { Shield = shieldChild, Name = "child" }));
+                    var racers = new List<Task>
+                    {
+                        Task.Run(() => outer.RequestStop(TimeSpan.FromSeconds(10), "first")),
+                        Task.Run(() => clock.Advance(TimeSpan.FromSeconds(5))),
+                        Task.Run(() => _ = outer.StoppingToken),
+                    };
+                    if (askAgain)
+                    {
+                        racers.Add(Task.Run(() => outer.RequestStop(TimeSpan.FromSeconds(2), "second")));
+                    }
+
+                    if (alsoCancel)
+                    {
+                        racers.Add(Task.Run(() => outer.Cancel("explicit")));
+                    }
+
+                    await Task.WhenAll(racers.ToArray());
+                    var inner = await childSeen.Task;
+                    Invariants.VerdictMatchesToken(outer, "outer");
+                    Invariants.VerdictMatchesToken(inner, "child");
+                    Assert.True(outer.IsStopRequested, "the stop request was lost");
+                    Assert.True(outer.StoppingToken.IsCancellationRequested, "the stopping token missed the request");
+                    Assert.True(inner.IsStopRequested == !shieldChild || inner.IsCancellationRequested, $"child stopping {inner.IsStopRequested}, shielded {shieldChild}");
+                    Assert.True(inner.StoppingToken.IsCancellationRequested == inner.IsStopRequested, "the child's stopping token disagrees with its verdict");
+                    if (outer.CancelReason is { Kind: CancelReasonKind.StopRequested } reason)
+                    {
+                        var earliest = reason.Message.Contains("second", StringComparison.Ordinal) ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
+                        Assert.True(cancelledAt >= s_epoch + earliest, $"the grace ran out early at {cancelledAt:O} ({reason.Message})");
+                    }
+
+                    Assert.True(alsoCancel || askAgain || !outer.IsCancellationRequested || clock.GetUtcNow() >= s_epoch + TimeSpan.FromSeconds(10), "cancelled with no cause");
+                    clock.Advance(TimeSpan.FromSeconds(10));
+                    Assert.True(outer.IsCancellationRequested, "the grace never ran out");
+                    Invariants.Settled(outer);
+                    release.SetResult();
+                    await child;
+                },
+                new CancelScopeOptions { TimeProvider = clock, Name = "outer" });
+        });
+    }
+
     private static Func<CancellationToken, Task> Leaf(Invariants.Running running, Func<CancellationToken, Task> work) =>
         async ct =>
         {
