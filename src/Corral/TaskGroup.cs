@@ -46,10 +46,14 @@ public sealed partial class TaskGroup
     /// <summary>Where children run first.</summary>
     private readonly ChildStartMode _startMode;
 
-    private TaskGroup(CancelScope scope, ChildStartMode startMode, string? sourceFile, int sourceLine)
+    /// <summary>Called the moment a task fails (<see cref="TaskGroupOptions.OnTaskFailed"/>), or null.</summary>
+    private readonly Action<TaskFailure>? _onTaskFailed;
+
+    private TaskGroup(CancelScope scope, ChildStartMode startMode, string? sourceFile, int sourceLine, Action<TaskFailure>? onTaskFailed = null)
     {
         _scope = scope;
         _startMode = startMode;
+        _onTaskFailed = onTaskFailed;
         SourceFile = sourceFile;
         SourceLine = sourceLine;
         scope.Group = this;

@@ -17,4 +17,12 @@ public sealed class TaskGroupOptions
     /// <see cref="System.TimeProvider.System"/> at the root; as <see cref="CancelScopeOptions.TimeProvider"/> for a scope.
     /// </summary>
     public System.TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>
+    /// Gets or sets a callback run the moment a task of the group fails, before the group cancels the rest (for a log that shows
+    /// a failure when it happens, not when the group ends: Corral.Hosting). Internal until it has a second user. Default: none.
+    /// </summary>
+    /// <remarks>Runs on the failing task's thread, outside every lock. An exception it throws becomes a failure of the group
+    /// (task name <c>failure callback</c>); it is not called for that one.</remarks>
+    internal System.Action<TaskFailure>? OnTaskFailed { get; set; }
 }

@@ -172,6 +172,10 @@ public sealed partial class CancelScope
         }
     }
 
+    /// <summary>Whether <paramref name="token"/> is this scope's cancelled <see cref="StoppingToken"/>.</summary>
+    internal bool IssuedStoppingToken(CancellationToken token) =>
+        token.IsCancellationRequested && _stop?.Cts is { } cts && cts.Token == token;
+
     /// <summary>The stop verdict a refresh or an open computes for this scope, from its inputs and its parent's verdict.</summary>
     private CancelScope? StopVerdict(CancelScope? parent) =>
         _stop?.Own is not null ? this : _shield ? null : parent?._stop?.StoppedBy;

@@ -61,7 +61,11 @@ internal static class Decider
     /// un-cancelled the scope since: a race found by Coyote). Any other exception, and a cancellation while nothing
     /// cancelled the group (someone else's timeout), is a failure.
     /// </summary>
+    /// <remarks>A cancellation raised through the group's own <see cref="CancelScope.StoppingToken"/> is its stop, asked for and
+    /// obeyed: not a failure either (a hosted service's <c>await Task.Delay(d, stoppingToken)</c>, issue 16).</remarks>
     internal static bool IsCancellationOf(CancelScope groupScope, Exception exception) =>
         exception is OperationCanceledException oce &&
-        (groupScope.IsCancellationRequested || groupScope.IssuedCancelledToken(oce.CancellationToken));
+        (groupScope.IsCancellationRequested
+            || groupScope.IssuedCancelledToken(oce.CancellationToken)
+            || groupScope.IssuedStoppingToken(oce.CancellationToken));
 }

@@ -250,7 +250,11 @@ public sealed partial class TaskGroup
     }
 
     /// <summary>Classifies an exception a task ended with: the group's cancellation, or a failure (race case 3 in TaskGroup.Join.cs).</summary>
-    private void ClassifyTaskException(Exception exception, string taskName)
+    private void ClassifyTaskException(Exception exception, string taskName) => ClassifyTaskException(exception, taskName, observe: true);
+
+    /// <summary>As <see cref="ClassifyTaskException(Exception, string)"/>; <paramref name="observe"/> is false for the failure of the
+    /// failure callback itself, which is not called for it.</summary>
+    private void ClassifyTaskException(Exception exception, string taskName, bool observe)
     {
         if (Decider.IsCancellationOf(_scope, exception))
         {
@@ -259,6 +263,7 @@ public sealed partial class TaskGroup
         }
 
         bool first;
+        TaskFailure failure;
         lock (this)
         {
             AssertInvariants();
@@ -271,9 +276,23 @@ public sealed partial class TaskGroup
                 }
             }
 
-            _failures.Add(new TaskFailure(taskName, exception));
+            failure = new TaskFailure(taskName, exception);
+            _failures.Add(failure);
             first = _failures.Count == 1;
             AssertInvariants();
+        }
+
+        if (observe && _onTaskFailed is { } onTaskFailed)
+        {
+            // Before the siblings are cancelled: a log shows the failure before what it sets off.
+            try
+            {
+                onTaskFailed(failure);
+            }
+            catch (Exception e)
+            {
+                ClassifyTaskException(e, "failure callback", observe: false);
+            }
         }
 
         if (first)

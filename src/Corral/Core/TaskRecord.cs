@@ -116,7 +116,14 @@ internal sealed class TaskRecord
     internal void OnTaskCompleted() => Group.FinishChild(this, Work is ChildWork child ? child.Task : (Task?)Work, thrown: null);
 
     /// <summary>Gets the spawn site as <c>file:line</c>, or null.</summary>
-    internal string? Site => SourceFile is null ? null : $"{System.IO.Path.GetFileName(SourceFile)}:{SourceLine}";
+    internal string? Site => FormatSite(SourceFile, SourceLine);
+
+    /// <summary>A site as the task tree shows it: <c>File.cs:12</c>, or the name alone when there is no line (a hosted service's
+    /// <c>OrderWorker.ExecuteAsync</c>).</summary>
+    internal static string? FormatSite(string? sourceFile, int sourceLine) =>
+        sourceFile is null ? null
+        : sourceLine == 0 ? System.IO.Path.GetFileName(sourceFile)
+        : $"{System.IO.Path.GetFileName(sourceFile)}:{sourceLine}";
 
     /// <summary>Chooses a task's name: the given one, else a short form of the delegate's expression, else <c>task #N</c>.</summary>
     internal static string ChooseName(string? name, string? expression, int number)

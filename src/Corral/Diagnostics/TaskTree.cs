@@ -134,7 +134,7 @@ public static class TaskTree
             scope.Id,
             scope.Group is not null ? TaskTreeNodeKind.TaskGroup : scope.Kind == ScopeKind.Shield ? TaskTreeNodeKind.Shield : TaskTreeNodeKind.Scope,
             scope.Name,
-            scope.Group is { SourceFile: { } file } g ? $"{System.IO.Path.GetFileName(file)}:{g.SourceLine}" : null,
+            scope.Group is { } g ? TaskRecord.FormatSite(g.SourceFile, g.SourceLine) : null,
             scope.IsExited ? TaskTreeNodeState.Finished : scope.IsCancellationRequested ? TaskTreeNodeState.Cancelling : TaskTreeNodeState.Running,
             DiagnosticClock.Since(provider, scope.OpenedTimestamp),
             scope.Deadline,
