@@ -9,6 +9,10 @@
 // (each interval doubles: grace, 2×, 4× …, capped), and once more when it finally ends. Reports go to the metrics, the
 // EventSource, the configured ILogger and the TaskReported event, in that order; a throwing handler does not stop them.
 //
+// TIMING (issue 16). The timer is one-shot, armed for the earliest instant a report falls due: a newly cancelled group
+// brings it forward to one grace period from now, and each check re-arms it for the next due report. A check every half
+// grace period (the first design) reported up to 1.5× the grace after the cancel, not at the documented 1×.
+//
 // RACES. A task can end while it is being reported: the report is then still delivered, and the "finished late" report
 // may or may not follow. Both are best-effort diagnostics; nothing in Corral's semantics depends on them.
 using System;
@@ -49,8 +53,12 @@ public static class Watchdog
     /// <summary>The settings in force.</summary>
     private static WatchdogOptions s_options = new();
 
-    /// <summary>The check timer while groups are watched; null otherwise.</summary>
+    /// <summary>The check timer while groups are watched; null otherwise. One-shot: every check re-arms it.</summary>
     private static ITimer? s_timer;
+
+    /// <summary>When <see cref="s_timer"/> fires next, a timestamp of the settings' clock; <see cref="long.MaxValue"/> when it
+    /// is not armed (or has just fired).</summary>
+    private static long s_nextCheck = long.MaxValue;
 
     /// <summary>Raised for every report. Handlers run on the watchdog's timer thread (or the caller of <see cref="CheckNow"/>).</summary>
     public static event EventHandler<WatchdogReport>? TaskReported;
@@ -92,13 +100,14 @@ public static class Watchdog
             s_options = options;
             s_timer?.Dispose();
             s_timer = null;
+            s_nextCheck = long.MaxValue;
             if (!options.Enabled)
             {
                 s_watched.Clear();
             }
             else if (s_watched.Count > 0)
             {
-                ArmLocked();
+                ArmLocked(TimeSpan.Zero); // check soon: that check arms the timer for the next due report
             }
 
             AssertInvariants();
@@ -107,14 +116,24 @@ public static class Watchdog
 
     /// <summary>Checks the watched tasks now, delivers the reports that are due, and returns them.</summary>
     /// <returns>The reports delivered by this check, in tree order.</returns>
-    public static IReadOnlyList<WatchdogReport> CheckNow()
+    public static IReadOnlyList<WatchdogReport> CheckNow() => Check(timerFired: false);
+
+    /// <summary>Checks the watched tasks, delivers the reports that are due, and arms the timer for the next one.</summary>
+    /// <param name="timerFired">Whether the check timer called: it is then no longer armed.</param>
+    private static IReadOnlyList<WatchdogReport> Check(bool timerFired)
     {
         var reports = new List<WatchdogReport>();
+        var nextDue = TimeSpan.MaxValue;
         TaskGroup[] groups;
         WatchdogOptions options;
         lock (s_gate)
         {
             AssertInvariants();
+            if (timerFired)
+            {
+                s_nextCheck = long.MaxValue; // a group cancelled from now on arms it afresh
+            }
+
             options = s_options;
             groups = new TaskGroup[s_watched.Count];
             s_watched.CopyTo(groups);
@@ -149,11 +168,13 @@ public static class Watchdog
                     var threshold = task.ReportCount == 0 ? options.GracePeriod.Ticks : task.NextReportTimestamp;
                     if (since.Ticks < threshold)
                     {
+                        nextDue = Min(nextDue, TimeSpan.FromTicks(threshold - since.Ticks));
                         continue;
                     }
 
                     var count = Interlocked.Increment(ref task.ReportCount);
                     task.NextReportTimestamp = threshold + Math.Min(threshold, options.MaxReportInterval.Ticks);
+                    nextDue = Min(nextDue, TimeSpan.FromTicks(task.NextReportTimestamp - since.Ticks));
                     reports.Add(new WatchdogReport(
                         WatchdogReportKind.StillRunning, task.Id, task.Name, task.Site, group.Name, scope.CancelReason, since, count));
                 }
@@ -164,6 +185,13 @@ public static class Watchdog
         {
             AssertInvariants();
             DisarmIfIdleLocked();
+            if (s_watched.Count > 0 && ReferenceEquals(options, s_options))
+            {
+                // The next due report; with none found (tasks finishing as their group closes), look again a grace from now.
+                ArmLocked(nextDue == TimeSpan.MaxValue ? options.GracePeriod : nextDue);
+            }
+
+            AssertInvariants();
         }
 
         foreach (var report in reports)
@@ -196,10 +224,8 @@ public static class Watchdog
                 group.IsWatched = true;
             }
 
-            if (s_timer is null)
-            {
-                ArmLocked();
-            }
+            // Their tasks fall due one grace period from now (they were stamped cancelled just before this call).
+            ArmLocked(s_options.GracePeriod);
 
             AssertInvariants();
         }
@@ -227,6 +253,7 @@ public static class Watchdog
         {
             s_timer.Dispose();
             s_timer = null;
+            s_nextCheck = long.MaxValue;
         }
     }
 
@@ -263,33 +290,54 @@ public static class Watchdog
             options);
     }
 
-    private static void ArmLocked()
+    /// <summary>
+    /// Makes sure a check runs within <paramref name="dueIn"/>: arms the timer for then, unless it is armed for earlier already.
+    /// </summary>
+    private static void ArmLocked(TimeSpan dueIn)
     {
-        var period = s_options.GracePeriod / 2;
-        if (period < TimeSpan.FromMilliseconds(1))
+        Debug.Assert(Monitor.IsEntered(s_gate), "under the watchdog's lock");
+        if (dueIn < TimeSpan.FromMilliseconds(1))
         {
-            period = TimeSpan.FromMilliseconds(1);
+            dueIn = TimeSpan.FromMilliseconds(1); // never zero: a fake clock would fire it synchronously, under our lock
         }
 
-        // The timer must not capture (and keep alive) the ExecutionContext of whoever cancelled first.
-        var restore = !ExecutionContext.IsFlowSuppressed();
-        if (restore)
+        var clock = s_options.TimeProvider;
+        var at = clock.GetTimestamp() + (long)(dueIn.Ticks * (double)clock.TimestampFrequency / TimeSpan.TicksPerSecond);
+        if (s_timer is not null && s_nextCheck <= at)
         {
-            ExecutionContext.SuppressFlow();
+            return; // an earlier check is coming; it arms the timer for whatever is due after it
         }
 
-        try
+        if (s_timer is not null)
         {
-            s_timer = s_options.TimeProvider.CreateTimer(static _ => CheckNow(), null, period, period);
+            s_timer.Change(dueIn, Timeout.InfiniteTimeSpan);
         }
-        finally
+        else
         {
+            // The timer must not capture (and keep alive) the ExecutionContext of whoever cancelled first.
+            var restore = !ExecutionContext.IsFlowSuppressed();
             if (restore)
             {
-                ExecutionContext.RestoreFlow();
+                ExecutionContext.SuppressFlow();
+            }
+
+            try
+            {
+                s_timer = clock.CreateTimer(static _ => Check(timerFired: true), null, dueIn, Timeout.InfiniteTimeSpan);
+            }
+            finally
+            {
+                if (restore)
+                {
+                    ExecutionContext.RestoreFlow();
+                }
             }
         }
+
+        s_nextCheck = at;
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>The invariants that hold at the start and end of every region under the watchdog's lock.</summary>
     [Conditional("DEBUG")]
@@ -299,6 +347,7 @@ public static class Watchdog
         Debug.Assert(s_options is not null, "settings are always in force");
         Debug.Assert(s_options.Enabled || (s_watched.Count == 0 && s_timer is null), "a disabled watchdog watches nothing and arms nothing");
         Debug.Assert(!s_options.Enabled || s_watched.Count == 0 || s_timer is not null, "a watched group always has a check coming");
+        Debug.Assert(s_timer is not null || s_nextCheck == long.MaxValue, "no check is due without a timer");
         var checkedGroups = 0;
         foreach (var group in s_watched)
         {

@@ -143,6 +143,47 @@ public sealed class WatchdogTests : IDisposable
     }
 
     [Fact]
+    public async Task Watchdog_GroupCancelledBetweenChecks_FirstReportAtExactlyTheGraceThenTwiceAndFourTimes()
+    {
+        // Issue 16: with a check every half grace, a group cancelled just after a check was first reported up to 1.5× the grace
+        // after its cancel. Group A arms the timer at t=0; group B is cancelled at t=1 s, off A's rhythm.
+        var releaseA = new TaskCompletionSource();
+        var releaseB = new TaskCompletionSource();
+        TaskGroup? groupB = null;
+        var runA = RunOnFakeClock(g => g.Start(_ => releaseA.Task, _prefix + "-a"));
+        var runB = CancelScope.RunAsync(
+            _ => TaskGroup.RunAsync(g =>
+            {
+                groupB = g;
+                g.Start(_ => releaseB.Task, _prefix + "-b");
+                return Task.CompletedTask;
+            }),
+            new CancelScopeOptions { TimeProvider = _time });
+        Cancel();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        groupB!.Cancel("late");
+
+        var seen = new List<(string Task, double At, double Since)>();
+        for (var ms = 0; ms < 25_000; ms += 100)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            foreach (var r in Ours().Skip(seen.Count))
+            {
+                seen.Add((r.TaskName[(_prefix.Length + 1)..], Math.Round((ms + 1_100) / 1000.0, 1), r.SinceCancelled.TotalSeconds));
+            }
+        }
+
+        // Each report exactly at 1×, 2×, 4× the grace (5 s) after its own group's cancel.
+        Assert.Equal(
+            [("a", 5.0, 5.0), ("b", 6.0, 5.0), ("a", 10.0, 10.0), ("b", 11.0, 10.0), ("a", 20.0, 20.0), ("b", 21.0, 20.0)],
+            seen);
+        releaseA.SetResult();
+        releaseB.SetResult();
+        await runA;
+        await runB;
+    }
+
+    [Fact]
     public async Task Watchdog_TaskEndsWithinGrace_NeverReported()
     {
         var run = RunOnFakeClock(g => g.Start(ct => Task.Delay(Timeout.Infinite, ct), _prefix + "-polite"));
