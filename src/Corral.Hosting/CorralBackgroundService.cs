@@ -6,11 +6,18 @@
 //   ----------   -------------------------------------   -------------------------------------------------------------
 //   created      the constructor                         nothing
 //   running      StartAsync                              the root group '{Name}': ExecuteAsync as its body, its children
-//   stopping     StopAsync (or Dispose)                  the group, cancelled with "the host is stopping"; children wind down
-//   ended        the group closed (every child ended)    nothing; the outcome was logged once
+//   stopping     StopAsync                               the group, asked to stop (stoppingToken fires, IsStopRequested):
+//                                                        it finishes what it holds; checkpoints still pass
+//   cancelled    StopGracePeriod ran out (or Dispose)    the group, cancelled "stop requested: the host is stopping; grace
+//                                                        of 15 s ran out" ("the service was disposed"); children wind down
+//   ended        the group closed (every child ended)    nothing; every failure was logged when it happened
 //
-//   created --StartAsync--> running --StopAsync--> stopping --group closes--> ended
-//                              \------------- group closes (ExecuteAsync and children done, or a failure) ----------/
+//   created --StartAsync--> running --StopAsync--> stopping --grace runs out--> cancelled --group closes--> ended
+//                              \                       \---------------- group closes within the grace -------/
+//                               \------------- group closes (ExecuteAsync and children done, or a failure) ----/
+//
+//   At the host's shutdown timeout (StopAsync's token), StopAsync logs the service's part of the task tree (what is
+//   still running, and where) and returns; the watchdog goes on naming the tasks that ignore their cancellation.
 //
 // WHY NOT BackgroundService (ADR 0014): the host treats a BackgroundService specially — it awaits ExecuteTask, logs the
 // one exception under its own category and stops the application. A group fails with a TaskGroupException that holds
@@ -21,7 +28,9 @@
 // RACES. StopAsync and the group's own end can meet: the cases are 1. the group ended before StopAsync (the outcome was
 // already handled; StopAsync returns at once), 2. the group ends while StopAsync waits (a failure then is a failure
 // during the stop: logged and thrown from StopAsync), 3. StopAsync's token fires first (StopAsync returns; whatever the
-// group does later is still logged by the run loop, which never ends unobserved).
+// group does later is still logged by the run loop, which never ends unobserved). A failure is logged by the group's
+// failure callback the moment it happens, on the failing task's thread; the run loop logs, at the group's end, only the
+// failures the callback did not see (a token callback's), so each is logged once.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -41,10 +50,12 @@ namespace Corral.Hosting;
 /// <list type="bullet">
 /// <item><see cref="StartAsync"/> opens a root <see cref="TaskGroup"/> named <see cref="Name"/> whose body is
 /// <see cref="ExecuteAsync"/>, and returns once <see cref="ExecuteAsync"/> reaches its first incomplete await.</item>
-/// <item><see cref="StopAsync"/> cancels the group's scope with the reason <c>"the host is stopping"</c> and returns when every
-/// task in the group has ended, or when its token fires (the host's shutdown timeout): it then logs the tasks still running,
-/// and the <see cref="Watchdog"/> goes on naming them.</item>
-/// <item>A failure (a <see cref="TaskGroupException"/> with every failure, each logged with its task's name) stops the
+/// <item><see cref="StopAsync"/> asks the group to stop (<see cref="TaskGroup.RequestStop"/>, reason <c>"the host is stopping"</c>):
+/// <c>stoppingToken</c> fires and <see cref="CancelScope.IsStopRequested"/> turns true, while checkpoints go on passing. If the
+/// group has not closed when <see cref="StopGracePeriod"/> has passed, it is cancelled. <see cref="StopAsync"/> returns when every
+/// task has ended, or when its token fires (the host's shutdown timeout): it then logs the service's part of the task tree, and
+/// the <see cref="Watchdog"/> goes on naming the tasks still running.</item>
+/// <item>Every failure is logged with its task's name the moment it happens. A failure stops the
 /// application through <see cref="IHostApplicationLifetime.StopApplication"/>, unless
 /// <see cref="HostOptions.BackgroundServiceExceptionBehavior"/> is <see cref="BackgroundServiceExceptionBehavior.Ignore"/>,
 /// which only logs. A failure that ends the group while <see cref="StopAsync"/> waits is logged and thrown from
@@ -65,8 +76,11 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     private static readonly Action<ILogger, string, Exception?> s_logStoppingHost = LoggerMessage.Define<string>(
         LogLevel.Critical, new EventId(2, "StoppingHost"), "Corral service '{Service}' failed; stopping the host (HostOptions.BackgroundServiceExceptionBehavior is StopHost)");
 
-    private static readonly Action<ILogger, string, string, Exception?> s_logStopTimedOut = LoggerMessage.Define<string, string>(
-        LogLevel.Warning, new EventId(3, "StopTimedOut"), "Corral service '{Service}': the host stopped waiting before every task ended; still running: {Tasks}");
+    private static readonly Action<ILogger, string, string, string, Exception?> s_logStopTimedOut = LoggerMessage.Define<string, string, string>(
+        LogLevel.Warning, new EventId(3, "StopTimedOut"), "Corral service '{Service}': the host stopped waiting before every task ended; still running: {Tasks}\n{Tree}");
+
+    private static readonly Action<ILogger, string, string, Exception?> s_logStopRequested = LoggerMessage.Define<string, string>(
+        LogLevel.Information, new EventId(4, "StopRequested"), "Corral service '{Service}': stopping; its tasks have {Grace} to finish before they are cancelled");
 
     /// <summary>The service's logger: every failure goes here.</summary>
     private readonly ILogger _logger;
@@ -95,6 +109,12 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     /// <summary>A failure that ended the group after the stop began, for <see cref="StopAsync"/> to throw.</summary>
     private Exception? _stopFailure;
 
+    /// <summary>The failures the group's failure callback logged as they happened (guarded by <see cref="_gate"/>).</summary>
+    private readonly HashSet<TaskFailure> _logged = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The host's shutdown timeout, of which <see cref="StopGracePeriod"/> takes a share by default.</summary>
+    private readonly TimeSpan _shutdownTimeout;
+
     /// <summary>Initializes the service.</summary>
     /// <param name="logger">Where failures are logged: typically the subclass's <c>ILogger&lt;T&gt;</c>.</param>
     /// <param name="lifetime">The host's lifetime, to stop the application when the service fails.</param>
@@ -109,7 +129,24 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         _lifetime = lifetime;
         _stopHostOnFailure = (hostOptions?.Value.BackgroundServiceExceptionBehavior ?? BackgroundServiceExceptionBehavior.StopHost)
             == BackgroundServiceExceptionBehavior.StopHost;
+        _shutdownTimeout = hostOptions?.Value.ShutdownTimeout ?? DefaultShutdownTimeout;
     }
+
+    /// <summary>The host's default <see cref="HostOptions.ShutdownTimeout"/>: 30 seconds.</summary>
+    private static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets how long the service's tasks may take to finish once the host starts stopping, before they are cancelled. Default:
+    /// half of <see cref="HostOptions.ShutdownTimeout"/> (15 s of the default 30 s), leaving the other half for cancelled work to
+    /// unwind (shielded cleanup included) before the host stops waiting; <see cref="TimeSpan.Zero"/> cancels at once, as
+    /// <see cref="BackgroundService"/> does. An infinite timeout gives an infinite grace.
+    /// </summary>
+    /// <remarks>Read once, when <see cref="StopAsync"/> begins. A negative value (other than infinite) or
+    /// <see cref="TimeSpan.MaxValue"/> makes <see cref="StopAsync"/> throw <see cref="ArgumentOutOfRangeException"/>.</remarks>
+    protected virtual TimeSpan StopGracePeriod =>
+        _shutdownTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
+        : _shutdownTimeout <= TimeSpan.Zero ? TimeSpan.Zero
+        : _shutdownTimeout / 2;
 
     /// <summary>Gets the name of the service's root group, shown in logs, reasons, the task tree and watchdog reports.
     /// Default: the type's name.</summary>
@@ -159,9 +196,10 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Stops the service: cancels its group with the reason <see cref="StoppingReason"/> and waits for every task in it to end.
+    /// Stops the service: asks its group to stop with the reason <see cref="StoppingReason"/>, cancels it when
+    /// <see cref="StopGracePeriod"/> runs out, and waits for every task in it to end.
     /// </summary>
-    /// <param name="cancellationToken">The host's shutdown timeout: when it fires, this returns although tasks still run.</param>
+    /// <param name="cancellationToken">The host's shutdown timeout: when it fires, this logs what still runs and returns.</param>
     /// <returns>A task that completes when the group has closed, or when <paramref name="cancellationToken"/> fired.</returns>
     /// <exception cref="Exception">The group failed while this waited (a <see cref="TaskGroupException"/>, already logged), unless
     /// <see cref="BackgroundServiceExceptionBehavior.Ignore"/> is set.</exception>
@@ -181,7 +219,13 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
             return; // never started
         }
 
-        group?.Scope.Cancel(StoppingReason);
+        if (group is not null && !run.IsCompleted)
+        {
+            var grace = StopGracePeriod;
+            s_logStopRequested(_logger, Name, DescribeGrace(grace), null);
+            group.RequestStop(grace, StoppingReason);
+        }
+
         try
         {
             await run.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -189,7 +233,12 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !run.IsCompleted)
         {
             // The group is still running here (the run loop has not ended), so the stop began with it set.
-            s_logStopTimedOut(_logger, Name, group is null ? "(unknown)" : DescribeStillRunning(group), null);
+            s_logStopTimedOut(
+                _logger,
+                Name,
+                group is null ? "(unknown)" : DescribeStillRunning(group),
+                group is null ? string.Empty : DescribeTree(group),
+                null);
             return;
         }
 
@@ -237,8 +286,11 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     /// or the host stops.
     /// </summary>
     /// <param name="group">The service's root group.</param>
-    /// <param name="stoppingToken">The group's token: cancelled when the host stops, when a task of the group fails, or when
-    /// the group is cancelled.</param>
+    /// <param name="stoppingToken">The group's <see cref="CancelScope.StoppingToken"/>, as <see cref="BackgroundService"/>'s: cancelled
+    /// when the host starts stopping, when a task of the group fails, or when the group is cancelled. Give it to the calls that
+    /// take new work; the work itself gets the group's token (each child's <c>ct</c>, or <see cref="CancelScope.CurrentToken"/>),
+    /// which holds until <see cref="StopGracePeriod"/> runs out. A body that ends with the cancellation of this token has stopped
+    /// as asked: not a failure.</param>
     /// <returns>A task that completes when the body is done; the group (and the service) ends when every child has ended too.</returns>
     protected abstract Task ExecuteAsync(TaskGroup group, CancellationToken stoppingToken);
 
@@ -280,9 +332,25 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
                 }
             }
 
-            return ExecuteAsync(group, group.Scope.Token);
+            return ExecuteAsync(group, group.Scope.StoppingToken);
         },
-        new TaskGroupOptions { Name = Name, TimeProvider = TimeProvider });
+        new TaskGroupOptions { Name = Name, TimeProvider = TimeProvider, OnTaskFailed = OnTaskFailed },
+
+        // The task tree names the user's service and its ExecuteAsync, not a line of this file.
+        callerFilePath: GetType().Name + "." + nameof(ExecuteAsync),
+        callerLineNumber: 0);
+
+    /// <summary>Logs a failure the moment it happens (the group's failure callback), before the group cancels the rest.</summary>
+    private void OnTaskFailed(TaskFailure failure)
+    {
+        lock (_gate)
+        {
+            _logged.Add(failure);
+        }
+
+        s_logTaskFailed(_logger, Name, failure.TaskName, failure.Exception);
+        CorralHostingState.OnServiceFailed();
+    }
 
     /// <summary>Logs every failure once; stops the application, or keeps the failure for <see cref="StopAsync"/> to throw.</summary>
     private void OnFailure(Exception failure)
@@ -291,13 +359,24 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         {
             foreach (var f in group.Failures)
             {
-                s_logTaskFailed(_logger, Name, f.TaskName, f.Exception);
+                bool logged;
+                lock (_gate)
+                {
+                    logged = _logged.Contains(f);
+                }
+
+                if (!logged)
+                {
+                    s_logTaskFailed(_logger, Name, f.TaskName, f.Exception);
+                }
             }
         }
         else
         {
             s_logTaskFailed(_logger, Name, Name, failure);
         }
+
+        CorralHostingState.OnServiceFailed();
 
         bool stopping;
         lock (_gate)
@@ -315,6 +394,22 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
             _lifetime.StopApplication();
         }
     }
+
+    /// <summary>The service's part of the task tree, as text (with each task's async stack, where the tree has them).</summary>
+    private static string DescribeTree(TaskGroup group)
+    {
+        var id = group.Scope.Id;
+        var snapshot = TaskTree.Capture();
+        var found = snapshot.FindAll(node => node.Id == id && node.Kind == TaskTreeNodeKind.TaskGroup);
+        return found.Count == 0
+            ? "(the group has just closed)"
+            : new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [found[0]]).ToText();
+    }
+
+    /// <summary>A grace period for the log: <c>15 s</c>, <c>no limit</c>.</summary>
+    private static string DescribeGrace(TimeSpan grace) =>
+        grace == Timeout.InfiniteTimeSpan ? "no limit"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{grace.TotalSeconds:0.###} s");
 
     /// <summary>Names the tasks of the service's group still running.</summary>
     private static string DescribeStillRunning(TaskGroup group)

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Corral.Hosting;
 
 /// <summary>
-/// Configures the process-wide <see cref="Watchdog"/> when the host starts (before any hosted service's
+/// Configures the process-wide <see cref="Watchdog"/> (and the failure exit code) when the host starts (before any hosted service's
 /// <see cref="IHostedService.StartAsync"/>), and puts the previous settings back when the host's services are disposed.
 /// </summary>
 internal sealed class CorralWatchdogConfigurator : IHostedLifecycleService, IDisposable
@@ -31,6 +31,9 @@ internal sealed class CorralWatchdogConfigurator : IHostedLifecycleService, IDis
 
     /// <summary>The settings this host gave the watchdog; null until then.</summary>
     private WatchdogOptions? _installed;
+
+    /// <summary>The failure exit code before this host set its own (<see cref="CorralHostingState"/>).</summary>
+    private int _previousExitCode;
 
     public CorralWatchdogConfigurator(ILoggerFactory loggerFactory, IOptions<CorralHostingOptions> options)
     {
@@ -57,6 +60,8 @@ internal sealed class CorralWatchdogConfigurator : IHostedLifecycleService, IDis
             Watchdog.Configure(installed);
             _previous = previous;
             _installed = installed;
+            _previousExitCode = CorralHostingState.FailureExitCode;
+            CorralHostingState.FailureExitCode = _options.FailureExitCode ?? 0;
         }
 
         return Task.CompletedTask;
@@ -83,6 +88,11 @@ internal sealed class CorralWatchdogConfigurator : IHostedLifecycleService, IDis
             if (_installed is not null && ReferenceEquals(Watchdog.Options, _installed))
             {
                 Watchdog.Configure(_previous!);
+            }
+
+            if (_installed is not null)
+            {
+                CorralHostingState.FailureExitCode = _previousExitCode;
             }
 
             _installed = null;

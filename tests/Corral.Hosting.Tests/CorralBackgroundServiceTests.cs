@@ -17,6 +17,9 @@ namespace Corral.Hosting.Tests;
 [Collection(nameof(ProcessWideWatchdog))]
 public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
 {
+    /// <summary>The reason a group ignoring the stop is cancelled with, at the default grace (half the host's 30 s).</summary>
+    private const string GraceRanOut = "stop requested: the host is stopping; grace of 15 s ran out";
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [Fact]
@@ -78,16 +81,22 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
             }
         }
 
-        await using var host = TestHost.Create((group, _) =>
-        {
-            group.Start(ct => Child(group, ct), "child-1");
-            group.Start(ct => Child(group, ct), "child-2");
-            return Task.CompletedTask;
-        });
+        var time = new FakeTimeProvider();
+        await using var host = TestHost.Create(
+            (group, _) =>
+            {
+                group.Start(ct => Child(group, ct), "child-1");
+                group.Start(ct => Child(group, ct), "child-2");
+                return Task.CompletedTask;
+            },
+            time: time);
         await host.StartAsync();
         await started.Task;
 
         var stop = host.Host.StopAsync();
+        Assert.True(host.Service!.Group!.Scope.IsStopRequested);
+        Assert.False(host.Service.Group.Scope.IsCancellationRequested); // asked first
+        time.Advance(TimeSpan.FromSeconds(15)); // the grace: half the host's 30 s shutdown timeout
         await bothInCleanup.Task;
         Assert.False(stop.IsCompleted); // both children are still cleaning up, in shields
 
@@ -95,7 +104,7 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
         await stop;
 
         Assert.Equal(2, Volatile.Read(ref cleaned));
-        Assert.Equal([CorralBackgroundService.StoppingReason, CorralBackgroundService.StoppingReason], reasons);
+        Assert.Equal([GraceRanOut, GraceRanOut], reasons);
         Assert.True(host.Service!.RunCompletion.IsCompleted);
         Assert.Empty(host.Errors);
     }
@@ -137,11 +146,13 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
             var stop = host.Host.StopAsync(shutdownTimeout.Token);
             Assert.False(stop.IsCompleted);
 
+            time.Advance(TimeSpan.FromSeconds(15)); // the stop's grace: the group is cancelled
+            Assert.Empty(reports);
             time.Advance(TimeSpan.FromSeconds(5)); // the watchdog's grace period
             var report = Assert.Single(reports, r => r.TaskName == "deaf-poller");
             Assert.Equal(WatchdogReportKind.StillRunning, report.Kind);
             Assert.Equal("stubborn-service", report.GroupName);
-            Assert.Equal(CorralBackgroundService.StoppingReason, report.Reason!.Message);
+            Assert.Equal(GraceRanOut, report.Reason!.Message);
             Assert.Contains(host.Logs.Entries, e => e.Category == "Corral.Watchdog" && e.Level == LogLevel.Warning && e.Message.Contains("'deaf-poller'", StringComparison.Ordinal));
 
             await shutdownTimeout.CancelAsync(); // the host's shutdown timeout
@@ -149,6 +160,12 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
             Assert.False(host.Service!.RunCompletion.IsCompleted); // the child still runs, and StopAsync returned anyway
             var timedOut = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "StopTimedOut");
             Assert.Contains("'deaf-poller'", timedOut.Message, StringComparison.Ordinal);
+
+            // The service's part of the task tree (group 'name' …), named after the service's type and its ExecuteAsync, not a line of Corral.
+            Assert.Contains("group 'stubborn-service' cancelling", timedOut.Message, StringComparison.Ordinal);
+            Assert.Contains("at DelegateService.ExecuteAsync", timedOut.Message, StringComparison.Ordinal);
+            Assert.Contains("task 'deaf-poller' cancelling", timedOut.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("CorralBackgroundService.cs", timedOut.Message, StringComparison.Ordinal);
 
             release.SetResult();
             await host.Service.RunCompletion;
@@ -339,7 +356,7 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
                     try
                     {
                         started.SetResult();
-                        await Task.Delay(Timeout.Infinite, ct);
+                        await Task.Delay(Timeout.Infinite, CancelScope.CurrentStoppingToken);
                     }
                     catch (OperationCanceledException)
                     {
@@ -358,6 +375,178 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
         Assert.Equal("flusher", Assert.Single(group.Failures).TaskName);
         Assert.Single(host.Errors, e => e.EventId.Name == "TaskFailed" && e.Message.Contains("'flusher'", StringComparison.Ordinal));
         Assert.DoesNotContain(host.Logs.Entries, e => e.EventId.Name == "StoppingHost"); // the host is stopping already
+    }
+
+    [Fact]
+    public async Task StopAsync_ChildDrainsWithinTheGrace_EndsWithNothingCancelled()
+    {
+        var time = new FakeTimeProvider();
+        var handled = 0;
+        var inHand = NewSignal();
+        var finishItem = NewSignal();
+        await using var host = TestHost.Create(
+            (group, stoppingToken) =>
+            {
+                group.Start(
+                    async ct =>
+                    {
+                        while (!stoppingToken.IsCancellationRequested)
+                        {
+                            inHand.TrySetResult();
+                            await finishItem.Task.WaitAsync(ct); // the item in hand: its work gets the group's token
+                            handled++;
+                        }
+                    },
+                    "queue-worker");
+                return Task.CompletedTask;
+            },
+            time: time);
+        await host.StartAsync();
+        await inHand.Task;
+
+        var stop = host.Host.StopAsync();
+        var group = host.Service!.Group!;
+        Assert.True(group.Scope.IsStopRequested);
+        Assert.False(stop.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(14)); // within the grace
+        finishItem.SetResult();
+        await stop;
+
+        Assert.Equal(1, handled);
+        Assert.False(group.Scope.IsCancellationRequested);
+        var requested = Assert.Single(host.Logs.Entries, e => e.EventId.Name == "StopRequested");
+        Assert.Contains("15 s to finish", requested.Message, StringComparison.Ordinal);
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task StopAsync_ShutdownTimeoutTenSeconds_DefaultGraceIsFiveSeconds()
+    {
+        var time = new FakeTimeProvider();
+        var started = NewSignal();
+        await using var host = TestHost.Create(
+            (group, _) =>
+            {
+                group.Start(
+                    async ct =>
+                    {
+                        started.SetResult();
+                        await Task.Delay(Timeout.Infinite, ct);
+                    },
+                    "poller");
+                return Task.CompletedTask;
+            },
+            time: time,
+            shutdownTimeout: TimeSpan.FromSeconds(10));
+        await host.StartAsync();
+        await started.Task;
+
+        var stop = host.Host.StopAsync();
+        time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+        Assert.False(host.Service!.Group!.Scope.IsCancellationRequested);
+        time.Advance(TimeSpan.FromTicks(1));
+        await stop;
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task StopAsync_BodyEndsWithTheStoppingTokensCancellation_StoppedAsAskedNotAFailure()
+    {
+        await using var host = TestHost.Create(async (_, stoppingToken) =>
+        {
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), stoppingToken); // BackgroundService's usual loop
+            }
+        });
+        await host.StartAsync();
+        await host.Host.StopAsync();
+
+        Assert.True(host.Service!.RunCompletion.IsCompletedSuccessfully);
+        Assert.Empty(host.Errors);
+    }
+
+    [Fact]
+    public async Task Failure_SiblingIgnoresCancellation_FailureLoggedTheMomentItHappensAndOnce()
+    {
+        var fail = NewSignal();
+        var releaseSibling = NewSignal();
+        await using var host = TestHost.Create((group, _) =>
+        {
+            group.Start(async _ =>
+            {
+                await fail.Task;
+                throw new InvalidOperationException("disk full");
+            },
+            "writer");
+            group.Start(_ => releaseSibling.Task, "deaf-sibling"); // ignores its cancellation
+            return Task.CompletedTask;
+        });
+        await host.StartAsync();
+
+        fail.SetResult();
+        var failed = await host.Logs.WaitForAsync(e => e.EventId.Name == "TaskFailed").WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("'writer'", failed.Message, StringComparison.Ordinal);
+        Assert.False(host.Service!.RunCompletion.IsCompleted); // logged while the group still waits for its sibling
+
+        releaseSibling.SetResult();
+        await host.Service.RunCompletion;
+        Assert.Single(host.Errors, e => e.EventId.Name == "TaskFailed"); // and not again when the group ended
+        await host.Host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Failure_FailureExitCodeSet_ProcessExitCodeIsSet()
+    {
+        var before = Environment.ExitCode;
+        try
+        {
+            Environment.ExitCode = 0;
+            await using var host = TestHost.Create(
+                (group, _) =>
+                {
+                    group.Start(_ => throw new InvalidOperationException("boom"), "flaky");
+                    return Task.CompletedTask;
+                },
+                corral: o => o.FailureExitCode = 3);
+            await host.StartAsync();
+            await host.Service!.RunCompletion;
+            Assert.Equal(3, Environment.ExitCode);
+            await host.Host.StopAsync();
+        }
+        finally
+        {
+            Environment.ExitCode = before;
+        }
+    }
+
+    [Fact]
+    public async Task Failure_FailureExitCodeNotSet_ExitCodeLeftAlone()
+    {
+        var before = Environment.ExitCode;
+        try
+        {
+            Environment.ExitCode = 0;
+            await using var host = TestHost.Create((group, _) =>
+            {
+                group.Start(_ => throw new InvalidOperationException("boom"), "flaky");
+                return Task.CompletedTask;
+            });
+            await host.StartAsync();
+            await host.Service!.RunCompletion;
+            Assert.Equal(0, Environment.ExitCode);
+            await host.Host.StopAsync();
+        }
+        finally
+        {
+            Environment.ExitCode = before;
+        }
+    }
+
+    [Fact]
+    public void FailureExitCode_Zero_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CorralHostingOptions().FailureExitCode = 0);
     }
 
     [Fact]

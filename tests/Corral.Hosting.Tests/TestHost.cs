@@ -96,7 +96,13 @@ internal sealed class DelegateService(
 
     internal Task RunCompletion => Completion ?? throw new InvalidOperationException("not started");
 
-    protected override Task ExecuteAsync(TaskGroup group, CancellationToken stoppingToken) => body(group, stoppingToken);
+    internal TaskGroup? Group { get; private set; }
+
+    protected override Task ExecuteAsync(TaskGroup group, CancellationToken stoppingToken)
+    {
+        Group = group;
+        return body(group, stoppingToken);
+    }
 }
 
 /// <summary>A real host with one <see cref="DelegateService"/>, its logs captured.</summary>
@@ -124,14 +130,19 @@ internal sealed class TestHost : IAsyncDisposable
         TimeProvider? time = null,
         BackgroundServiceExceptionBehavior behavior = BackgroundServiceExceptionBehavior.StopHost,
         Action<CorralHostingOptions>? corral = null,
-        bool addCorral = true)
+        bool addCorral = true,
+        TimeSpan? shutdownTimeout = null)
     {
         var logs = new CapturingLoggerProvider();
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddProvider(logs);
-        builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = behavior);
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.BackgroundServiceExceptionBehavior = behavior;
+            o.ShutdownTimeout = shutdownTimeout ?? o.ShutdownTimeout;
+        });
         if (addCorral)
         {
             builder.Services.AddCorral(corral);
