@@ -1,5 +1,8 @@
 using System;
+using System.Threading;
 using Corral.AspNetCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -35,6 +38,10 @@ public static class CorralApplicationBuilderExtensions
     /// started (with a ProblemDetails body if <see cref="CorralRequestScopeOptions.WriteProblemDetails"/>), and the connection is
     /// aborted if it has. A client disconnect never becomes a 504.</item>
     /// <item>Every other exception passes through unchanged.</item>
+    /// <item>When the host starts stopping, every request in flight (and every request that arrives later) is asked to stop, with
+    /// <see cref="CorralRequestScopeOptions.StopGracePeriod"/> (default: half of <c>HostOptions.ShutdownTimeout</c>) to finish;
+    /// then its scope is cancelled (reason <c>stop requested: the server is stopping; grace of 15 s ran out</c>), and the
+    /// response becomes <see cref="CorralRequestScopeOptions.StoppingStatusCode"/> (503) if it has not started.</item>
     /// <item>Add it after <c>UseExceptionHandler</c> and <c>UseDeveloperExceptionPage</c>: placed inside them, their handling of
     /// cancelled requests would see the cancellation first.</item>
     /// </list>
@@ -45,6 +52,17 @@ public static class CorralApplicationBuilderExtensions
         var copy = options?.Clone() ?? new CorralRequestScopeOptions();
         var logger = app.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Corral.AspNetCore.RequestScopes")
             ?? NullLogger.Instance;
-        return app.Use(next => new CorralRequestScopeMiddleware(next, copy, logger).InvokeAsync);
+        var stopping = app.ApplicationServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        var grace = copy.StopGracePeriod ?? DefaultStopGracePeriod(app.ApplicationServices.GetService<IOptions<HostOptions>>()?.Value.ShutdownTimeout);
+        return app.Use(next => new CorralRequestScopeMiddleware(next, copy, logger, grace, stopping).InvokeAsync);
+    }
+
+    /// <summary>Half of the host's shutdown timeout (30 s when unknown): the other half is for the cancelled requests to end.</summary>
+    private static TimeSpan DefaultStopGracePeriod(TimeSpan? shutdownTimeout)
+    {
+        var timeout = shutdownTimeout ?? TimeSpan.FromSeconds(30);
+        return timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
+            : timeout <= TimeSpan.Zero ? TimeSpan.Zero
+            : timeout / 2;
     }
 }

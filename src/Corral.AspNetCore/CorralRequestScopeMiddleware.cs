@@ -1,6 +1,8 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 
@@ -22,6 +24,11 @@ namespace Corral.AspNetCore;
 /// <see cref="CorralRequestScopeOptions.CallerDeadlineMargin"/> of the deadline a header announced (a caller whose deadline
 /// passed gives up then), and absorbs the cancellation; nothing is written: nobody is listening, and a disconnect is never
 /// answered as a timeout, even when the deadline fired too.</item>
+/// <item>The server started stopping (<see cref="IHostApplicationLifetime.ApplicationStopping"/>): the scope is asked to stop
+/// (<see cref="CancelScope.RequestStop"/>, reason <see cref="ServerStopping"/>), with what is left of
+/// <see cref="CorralRequestScopeOptions.StopGracePeriod"/> since the stop began; when the grace runs out, the scope is cancelled,
+/// and a cancellation that leaves the pipeline becomes <see cref="CorralRequestScopeOptions.StoppingStatusCode"/> (503) if the
+/// response has not started, an aborted connection if it has. A deadline or a disconnect first keeps its own reason.</item>
 /// <item>The rest of the pipeline completed normally although the scope was cancelled (it caught the cancellation and
 /// wrote its own response): the response is left as it is.</item>
 /// <item>Any other exception, and a cancellation of an enclosing scope, passes through unchanged.</item>
@@ -37,6 +44,18 @@ internal sealed class CorralRequestScopeMiddleware
 
     /// <summary>The detail of the ProblemDetails body of a request cut off by its deadline.</summary>
     internal const string ProblemDetail = "The request's deadline passed before it completed.";
+
+    /// <summary>The reason of the stop request every request scope gets when the server starts stopping.</summary>
+    internal const string ServerStopping = "the server is stopping";
+
+    /// <summary>The detail of the ProblemDetails body of a request cut off by the server's stop.</summary>
+    internal const string StoppingProblemDetail = "The server stopped before the request completed.";
+
+    /// <summary>Logs a request cut off because the server stopped and its grace ran out.</summary>
+    private static readonly Action<ILogger, string, bool, Exception?> s_stoppedByServer = LoggerMessage.Define<string, bool>(
+        LogLevel.Information,
+        new EventId(5, "RequestStoppedByServer"),
+        "Request {Request} was cut off: the server is stopping and the request's grace ran out (response started: {ResponseStarted}).");
 
     /// <summary>Logs a header value that is not a well-formed timeout.</summary>
     private static readonly Action<ILogger, string, string, string, string, Exception?> s_malformedHeader = LoggerMessage.Define<string, string, string, string>(
@@ -74,16 +93,30 @@ internal sealed class CorralRequestScopeMiddleware
     /// <summary>Where malformed headers and cut-off requests are logged.</summary>
     private readonly ILogger _logger;
 
+    /// <summary>Fires when the server starts stopping; <see cref="CancellationToken.None"/> without a host.</summary>
+    private readonly CancellationToken _serverStopping;
+
+    /// <summary>How long a request may take to finish once the server starts stopping.</summary>
+    private readonly TimeSpan _stopGracePeriod;
+
+    /// <summary>When the server began stopping, in UTC ticks of <see cref="_timeProvider"/>; 0 before. Set once, by CAS.</summary>
+    private long _stopBeganTicks;
+
     /// <summary>Initializes the middleware.</summary>
     /// <param name="next">The rest of the pipeline.</param>
     /// <param name="options">The settings, already copied.</param>
     /// <param name="logger">The logger.</param>
-    public CorralRequestScopeMiddleware(RequestDelegate next, CorralRequestScopeOptions options, ILogger logger)
+    /// <param name="stopGracePeriod">The grace every request gets once the server starts stopping.</param>
+    /// <param name="serverStopping">The host's <see cref="IHostApplicationLifetime.ApplicationStopping"/>, or none.</param>
+    public CorralRequestScopeMiddleware(
+        RequestDelegate next, CorralRequestScopeOptions options, ILogger logger, TimeSpan stopGracePeriod, CancellationToken serverStopping)
     {
         _next = next;
         _options = options;
         _timeProvider = options.TimeProvider ?? TimeProvider.System;
         _logger = logger;
+        _serverStopping = serverStopping;
+        _stopGracePeriod = stopGracePeriod;
     }
 
     /// <summary>Handles one request.</summary>
@@ -105,6 +138,12 @@ internal sealed class CorralRequestScopeMiddleware
                 // already gone, it runs here at once.
                 var registration = aborted.UnsafeRegister(static state => ((RequestState)state!).OnDisconnected(), request);
                 RegistrationCount.Added();
+
+                // Likewise the server's stop: a request that arrives while the server stops is asked to stop at once, with what
+                // is left of the grace.
+                var stopping = _serverStopping.CanBeCanceled
+                    ? _serverStopping.UnsafeRegister(static state => ((RequestState)state!).OnServerStopping(), request)
+                    : default;
                 context.RequestAborted = scope.Token;
                 try
                 {
@@ -114,35 +153,65 @@ internal sealed class CorralRequestScopeMiddleware
                 {
                     context.RequestAborted = aborted;
                     registration.Dispose();
+                    stopping.Dispose();
                     RegistrationCount.Removed();
                 }
             },
             new CancelScopeOptions { Name = name, Timeout = timeout, TimeProvider = _timeProvider }).ConfigureAwait(false);
 
-        // Reaching here with CancelledCaught means the scope absorbed its own cancellation (cases 1 and 2 above).
+        // Reaching here with CancelledCaught means the scope absorbed its own cancellation (cases 1, 2 and 3 above).
         var requestScope = request.Scope;
-        if (requestScope is not { CancelledCaught: true, CancelReason: { Kind: CancelReasonKind.DeadlineExceeded } reason }
+        if (requestScope is not { CancelledCaught: true, CancelReason: { Kind: CancelReasonKind.DeadlineExceeded or CancelReasonKind.StopRequested } reason }
             || !ReferenceEquals(reason.Scope, requestScope)
             || aborted.IsCancellationRequested)
         {
             return;
         }
 
+        var stopped = reason.Kind == CancelReasonKind.StopRequested;
         bool started = context.Response.HasStarted;
-        s_deadlineExceeded(_logger, name, started, null);
+        if (stopped)
+        {
+            s_stoppedByServer(_logger, name, started, null);
+        }
+        else
+        {
+            s_deadlineExceeded(_logger, name, started, null);
+        }
+
         if (started)
         {
             context.Abort();
             return;
         }
 
+        var status = stopped ? _options.StoppingStatusCode : _options.TimeoutStatusCode;
         context.Response.Clear();
-        context.Response.StatusCode = _options.TimeoutStatusCode;
+        context.Response.StatusCode = status;
+        if (stopped)
+        {
+            context.Response.Headers.Connection = "close"; // this server is going away: the client should not reuse the connection
+        }
+
         if (_options.WriteProblemDetails)
         {
             // Through IProblemDetailsService when the application registered one (AddProblemDetails), else as plain JSON.
-            await Results.Problem(detail: ProblemDetail, statusCode: _options.TimeoutStatusCode).ExecuteAsync(context).ConfigureAwait(false);
+            await Results.Problem(detail: stopped ? StoppingProblemDetail : ProblemDetail, statusCode: status).ExecuteAsync(context).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>What is left of the stop's grace for a request asked to stop now: the grace less the time since the stop began.</summary>
+    private TimeSpan GraceLeft()
+    {
+        if (_stopGracePeriod == Timeout.InfiniteTimeSpan)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var began = Interlocked.CompareExchange(ref _stopBeganTicks, now, 0);
+        var spent = began == 0 ? 0 : Math.Max(0, now - began);
+        return TimeSpan.FromTicks(Math.Max(0, _stopGracePeriod.Ticks - spent));
     }
 
     /// <summary>
@@ -206,6 +275,10 @@ internal sealed class CorralRequestScopeMiddleware
 
         /// <summary>Gets or sets the request's scope; set first thing in the scope's body.</summary>
         public CancelScope? Scope { get; set; }
+
+        /// <summary>Runs when the server starts stopping (or at once, for a request that arrives while it stops): asks the scope
+        /// to stop, with what is left of the grace.</summary>
+        public void OnServerStopping() => Scope!.RequestStop(_owner.GraceLeft(), ServerStopping);
 
         /// <summary>
         /// Runs when the client disconnects: cancels the scope, saying whether the caller's deadline passed (the disconnect came

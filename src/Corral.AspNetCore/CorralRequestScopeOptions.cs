@@ -28,6 +28,12 @@ public sealed class CorralRequestScopeOptions
     /// <summary>The backing field of <see cref="CallerDeadlineMargin"/>.</summary>
     private TimeSpan _callerDeadlineMargin = DefaultCallerDeadlineMargin;
 
+    /// <summary>The backing field of <see cref="StopGracePeriod"/>.</summary>
+    private TimeSpan? _stopGracePeriod;
+
+    /// <summary>The backing field of <see cref="StoppingStatusCode"/>.</summary>
+    private int _stoppingStatusCode = StatusCodes.Status503ServiceUnavailable;
+
     /// <summary>The default of <see cref="CallerDeadlineMargin"/>: 250 milliseconds.</summary>
     public static readonly TimeSpan DefaultCallerDeadlineMargin = TimeSpan.FromMilliseconds(250);
 
@@ -122,6 +128,53 @@ public sealed class CorralRequestScopeOptions
     }
 
     /// <summary>
+    /// Gets or sets how long a request in flight may take to finish once the server starts stopping
+    /// (<c>IHostApplicationLifetime.ApplicationStopping</c>), before its scope is cancelled. Meanwhile the request's scope is
+    /// stopping: <see cref="CancelScope.IsStopRequested"/> and <see cref="CancelScope.StoppingToken"/> say so, and checkpoints pass.
+    /// Default: <see langword="null"/>, half of the host's <c>HostOptions.ShutdownTimeout</c> (15 s of the default 30 s), leaving the
+    /// other half for the cancelled requests to end before Kestrel stops waiting for them.
+    /// </summary>
+    /// <remarks>Measured from when the server began stopping: a request that arrives later gets what is left of it.
+    /// <see cref="TimeSpan.Zero"/> cancels every request the moment the server starts stopping;
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> never cancels (Kestrel's own shutdown timeout then decides).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative (other than infinite) or <see cref="TimeSpan.MaxValue"/>.</exception>
+    public TimeSpan? StopGracePeriod
+    {
+        get => _stopGracePeriod;
+        set
+        {
+            if (value is { } grace && grace != System.Threading.Timeout.InfiniteTimeSpan && (grace < TimeSpan.Zero || grace == TimeSpan.MaxValue))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(StopGracePeriod), value, "StopGracePeriod must be zero or positive (Timeout.InfiniteTimeSpan for none), not TimeSpan.MaxValue; null for the default.");
+            }
+
+            _stopGracePeriod = value;
+        }
+    }
+
+    /// <summary>
+    /// Gets or sets the status code of the response when the server's stop cut the request off (its grace ran out) before the
+    /// response started; the response also carries <c>Connection: close</c>. Default: 503
+    /// (<see cref="StatusCodes.Status503ServiceUnavailable"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not between 400 and 599.</exception>
+    public int StoppingStatusCode
+    {
+        get => _stoppingStatusCode;
+        set
+        {
+            if (value is < 400 or > 599)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(StoppingStatusCode), value, "StoppingStatusCode must be an error status code, from 400 to 599.");
+            }
+
+            _stoppingStatusCode = value;
+        }
+    }
+
+    /// <summary>
     /// Gets or sets the clock of the request scopes' deadlines. Default: <see langword="null"/>, meaning
     /// <see cref="System.TimeProvider.System"/>. Tests set a fake clock here.
     /// </summary>
@@ -138,6 +191,8 @@ public sealed class CorralRequestScopeOptions
             _defaultTimeout = _defaultTimeout,
             _timeoutStatusCode = _timeoutStatusCode,
             _callerDeadlineMargin = _callerDeadlineMargin,
+            _stopGracePeriod = _stopGracePeriod,
+            _stoppingStatusCode = _stoppingStatusCode,
             WriteProblemDetails = WriteProblemDetails,
             TimeProvider = TimeProvider,
         };

@@ -51,6 +51,9 @@ internal sealed class TestApp : IAsyncDisposable
     public HttpClient CreateClient(HttpMessageHandler? handler = null) =>
         new(handler ?? new SocketsHttpHandler { UseProxy = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(1) };
 
+    /// <summary>Stops the application as a SIGTERM would: ApplicationStopping fires, then Kestrel drains.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
