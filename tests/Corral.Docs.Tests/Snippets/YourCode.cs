@@ -49,6 +49,7 @@ public static class YourCode
     public static string message { get; } = "hello";
     public static Task<Connection> OpenAsync(CancellationToken ct) => Task.FromResult(new Connection());
     public static Task HandleNextAsync(Connection connection, CancellationToken ct) => Task.CompletedTask;
+    public static Task HandleNextAsync(CancellationToken ct) => Task.CompletedTask;
     public static Task SendHeartbeatsAsync(Connection connection) => Task.CompletedTask;
     public static Task SendHeartbeatsAsync(Connection connection, CancellationToken ct) => Task.CompletedTask;
     public static Task ServeAsync(Connection connection) => Task.CompletedTask;
@@ -73,6 +74,11 @@ public static class YourCode
     public static Order Map(Row row) => new();
     public static Order order { get; } = new();
     public static Task HandleAsync(Order order) => Task.CompletedTask;
+    public static Task HandleAsync(Order order, CancellationToken ct) => Task.CompletedTask;
+
+    // Graceful stop (concepts/graceful-stop.md).
+    public static Channel<Order> queue { get; } = Channel.CreateUnbounded<Order>();
+    public static SemaphoreSlim shutdown { get; } = new(0);
     public static void Handle(int value) { }
     public static void Handle(Row row) { }
     public static IAsyncEnumerable<int> SourceAsync(CancellationToken ct) => Empty<int>();
