@@ -11,6 +11,13 @@ namespace Corral.Tools.Tests;
 [Collection(ProcessTests.Name)]
 public sealed class ServicesSampleTests
 {
+    /// <summary>The reasons a call scope ends with when its deadline passes (see the test).</summary>
+    private static readonly string[] s_deadlineReasons =
+    [
+        "scope '/corral.services.Pricing/Quote': deadline exceeded",
+        "scope '/corral.services.Pricing/Quote': the caller's deadline passed",
+    ];
+
     [Fact]
     public async Task GetSnapshotAsync_ServicesSampleStuckHop_ShowsTheCancelledCallAndTheTaskThatIgnoresIt()
     {
@@ -23,9 +30,12 @@ public sealed class ServicesSampleTests
         var call = Assert.Single(snapshot.FindAll(n => n.Name == "/corral.services.Pricing/Quote"));
         Assert.Equal(TaskTreeNodeKind.Scope, call.Kind);
         Assert.Equal(TaskTreeNodeState.Cancelling, call.State);
-        Assert.Equal("scope '/corral.services.Pricing/Quote': deadline exceeded", call.CancelReason);
+        // Two timers race on loopback, both for the one deadline: the scope's own (reason "deadline exceeded") and the client's,
+        // whose cancel reaches the server within CallerDeadlineMargin of it ("the caller's deadline passed"). A busy machine
+        // decides which comes first; either says the deadline ended the call, which is what the tool must show.
+        Assert.Contains(call.CancelReason, s_deadlineReasons);
         var stubborn = Assert.Single(snapshot.FindAll(n => n.Name == "recompute-price"));
         Assert.Equal(TaskTreeNodeState.Cancelling, stubborn.State);
-        Assert.Contains("scope '/corral.services.Pricing/Quote': deadline exceeded", stubborn.CancelReason, StringComparison.Ordinal);
+        Assert.Contains(call.CancelReason!, stubborn.CancelReason, StringComparison.Ordinal);
     }
 }
