@@ -129,7 +129,7 @@ public sealed partial class CancelScope
             : new ScopeRun<TValue, TResult>(scope, task, shape);
 
         // INVARIANT: everything OnBodyCompleted reads was written by the constructor, before this registration.
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(run.OnBodyCompleted);
+        Continuations.OnCompleted(task, run.OnBodyCompleted);
         return run.Task;
     }
 

@@ -62,7 +62,7 @@ public sealed partial class CancelScope
                 var piece = Task.Delay(wait, _clock, _scope?.Token ?? CancellationToken.None);
                 if (!piece.IsCompleted)
                 {
-                    piece.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onPiece ??= OnPieceCompleted);
+                    Continuations.OnCompleted(piece, _onPiece ??= OnPieceCompleted);
                     return;
                 }
 

@@ -152,7 +152,7 @@ public sealed partial class TaskGroup
             record.Work = task;
         }
 
-        task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(record.OnTaskCompleted);
+        Continuations.OnCompleted(task, record.OnTaskCompleted);
     }
 
     /// <summary>Calls a child's delegate; an exception it throws is returned in <paramref name="thrown"/>.</summary>

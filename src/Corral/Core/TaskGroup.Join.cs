@@ -117,11 +117,11 @@ public sealed partial class TaskGroup
         {
             if (returnsValue)
             {
-                value = await ((Func<TaskGroup, Task<T>>)body)(this).ConfigureAwait(false);
+                value = await Continuations.ThroughRunner(((Func<TaskGroup, Task<T>>)body)(this)).ConfigureAwait(false);
             }
             else
             {
-                await ((Func<TaskGroup, Task>)body)(this).ConfigureAwait(false);
+                await Continuations.ThroughRunner(((Func<TaskGroup, Task>)body)(this)).ConfigureAwait(false);
             }
         }
         catch (Exception e)
@@ -144,6 +144,8 @@ public sealed partial class TaskGroup
             Volatile.Write(ref _allDone, allDone);
             if (Interlocked.Decrement(ref _unfinished) != Closed)
             {
+                // Completed by the last child's FinishChild, a continuation of Corral's: on a test run's thread it runs where
+                // this continuation inlines (Continuations.cs), so no ThroughRunner here.
                 await allDone.Task.ConfigureAwait(false);
             }
         }
