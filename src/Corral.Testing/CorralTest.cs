@@ -26,12 +26,14 @@ public static class CorralTest
     /// <remarks>
     /// <list type="bullet">
     /// <item>Scheduling: the body and every continuation that comes back to the run's context (every <c>await</c> without
-    /// <c>ConfigureAwait(false)</c>, every Corral task group child) run on one dedicated thread, first in first out, or in an
-    /// order shuffled by <see cref="CorralTestOptions.Seed"/>.</item>
+    /// <c>ConfigureAwait(false)</c>, every Corral task group child), and Corral's own continuations (a scope's exit, a
+    /// child's finish, a sleep), run on one dedicated thread, first in first out, or in an order shuffled by
+    /// <see cref="CorralTestOptions.Seed"/>.</item>
     /// <item>Time: the body runs in a root <see cref="CancelScope"/> whose <see cref="CancelScope.TimeProvider"/> is the
     /// clock, so every scope, deadline, <see cref="CancelScope.SleepAsync(TimeSpan)"/> and task group inside uses it. When
-    /// nothing is ready to run, no other thread runs the run's code and the thread pool has no backlog, the clock jumps to its
-    /// earliest timer and fires it at exactly its instant.</item>
+    /// nothing is ready to run, no other thread runs the run's code, and the thread pool's queue holds nothing the run's code
+    /// queued (waited for at most one second), the clock jumps to its earliest timer and fires it at exactly its
+    /// instant.</item>
     /// <item>Deadlock: when the run is quiet and no timer is armed, it fails at once with a <see cref="CorralTestException"/>
     /// (<see cref="CorralTestFailureKind.Deadlock"/>) whose message holds the run's task tree; a run that neither ends nor
     /// deadlocks within <see cref="CorralTestOptions.Timeout"/> fails the same way (<see cref="CorralTestFailureKind.Timeout"/>).

@@ -18,13 +18,16 @@ public sealed class CorralTestOptions
 
     /// <summary>
     /// Gets or sets how long, in real time, the run must have been quiet — nothing queued on its scheduler, no other thread
-    /// running its code, no work queued to the thread pool — before it jumps the clock or reports a deadlock. Default:
-    /// <see cref="TimeSpan.Zero"/> (at once); zero or more, finite.
+    /// running its code — before it jumps the clock or reports a deadlock. Default: <see cref="TimeSpan.Zero"/> (at once);
+    /// zero or more, finite.
     /// </summary>
     /// <remarks>
-    /// The run already sees work it hands to the thread pool (see <c>docs/concepts/testing.md</c>); raise this only for work it
-    /// cannot see: real I/O (a socket, a local server), <see cref="TimeProvider.System"/> timers, threads started with
-    /// <see cref="ExecutionContext"/> flow suppressed. trio's <c>autojump_threshold</c>.
+    /// The run already sees Corral's own continuations and every thread that runs its code (see
+    /// <c>docs/concepts/testing.md</c>); work its code queues to the thread pool (<c>Task.Run</c>, a
+    /// <c>ConfigureAwait(false)</c> continuation) is waited for while queued until the pool's queue moves past it, for at most
+    /// one second. Raise this for work the run cannot see: real I/O (a socket, a local server),
+    /// <see cref="TimeProvider.System"/> timers, threads started with <see cref="ExecutionContext"/> flow suppressed, or such
+    /// pool work on a pool starved for longer. trio's <c>autojump_threshold</c>.
     /// </remarks>
     public TimeSpan AutojumpThreshold { get; set; } = TimeSpan.Zero;
 

@@ -220,6 +220,37 @@ public sealed class AutojumpTests
     }
 
     [Fact]
+    public async Task RunAsync_ConfigureAwaitFalseAfterCorralWaits_StaysOnTheSchedulerThread()
+    {
+        // Corral's own continuations run on the run's thread as a pool thread would run them (ADR 0019), so code that goes
+        // on with ConfigureAwait(false) after a Corral wait goes on there too, inline, as it would on that pool thread.
+        var steps = new List<(string Step, int Thread)>();
+        var scheduler = 0;
+        await CorralTest.RunAsync(async (clock, ct) =>
+        {
+            scheduler = Environment.CurrentManagedThreadId;
+            await CancelScope.SleepAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            steps.Add(("after a sleep", Environment.CurrentManagedThreadId));
+
+            await TaskGroup.RunAsync(group =>
+            {
+                group.Start(_ => CancelScope.SleepAsync(TimeSpan.FromSeconds(1)));
+                return Task.CompletedTask;
+            }).ConfigureAwait(false);
+            steps.Add(("after a group", Environment.CurrentManagedThreadId));
+
+            var completed = await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), _ => CancelScope.SleepAsync(Timeout.InfiniteTimeSpan))
+                .ConfigureAwait(false);
+            steps.Add(("after a deadline", Environment.CurrentManagedThreadId));
+            Assert.False(completed);
+            Assert.Equal(TimeSpan.FromSeconds(3), clock.Elapsed);
+        });
+
+        Assert.Equal(new[] { "after a sleep", "after a group", "after a deadline" }, steps.ConvertAll(s => s.Step));
+        Assert.All(steps, s => Assert.True(s.Thread == scheduler, $"{s.Step}: thread {s.Thread}, not the scheduler's ({scheduler})"));
+    }
+
+    [Fact]
     public async Task RunAsync_GenericBody_ReturnsTheValue()
     {
         var value = await CorralTest.RunAsync(async (clock, ct) =>

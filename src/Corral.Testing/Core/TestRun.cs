@@ -23,17 +23,20 @@
 //    while a batch runs waits for the next batch, and with a seed each batch is shuffled, so a seed fixes the order.
 // 2. What runs elsewhere must be seen. The runtime never inlines a ConfigureAwait(false) continuation on a thread that
 //    has a SynchronizationContext or a non-default TaskScheduler (the very things that make `await` come back to the
-//    run), so every such continuation that completes on the scheduler thread — inside Corral and inside libraries — is
-//    queued to the thread pool. Three signals cover it: (a) a static AsyncLocal (s_current) marks every ExecutionContext
-//    that descends from the run, and its change handler counts the other threads running the run's code (an async
-//    method's continuation, a Task.Run worker); (b) ThreadPool.PendingWorkItemCount covers work queued and not started;
-//    (c) the pool's busy-thread count above the lowest ever seen in the process covers bare delegates registered with
-//    UnsafeOnCompleted, which carry no ExecutionContext (Corral's scopes and groups register theirs so). (b) and (c) are
-//    process-wide: another test's work only delays the run; an excess that lasts 100 ms is taken for someone else's.
-//    The loop avoids the hop where it can: timers fire and the root scope ends with no SynchronizationContext on the
-//    thread, so their ConfigureAwait(false) continuations run inline, in order. It raises the pool's minimum threads so a
-//    queued continuation is not starved by a test host's blocked threads.
-// 3. When the run is quiet (nothing queued here, no timer due, no other thread in its code, no pool backlog) for
+//    run): it queues it to the thread pool.
+//    - Corral's own continuations (a child's finish, a scope's exit, a sleep, a group's wait for its body) are handed to
+//      the run instead: the run is the ContinuationRunner of its thread (OnCompleted; Corral's Core/Continuations.cs,
+//      ADR 0019), so they run here, as a pool thread would run them, inline or queued, and are seen from the moment they
+//      can run. No guess is needed for them, and the pool's size is left alone.
+//    - Work the run's own code hands to the pool (Task.Run, a ConfigureAwait(false) continuation of user code or of a
+//      library, SemaphoreSlim.WaitAsync's with a token) is seen by its ExecutionContext: a static AsyncLocal (s_current)
+//      marks every context that descends from the run, and its change handler counts the other threads running the run's
+//      code. While such work waits in the pool's queue nothing shows it but the queue's length, process-wide; so when the
+//      run goes quiet with a backlog there, it queues a PoolMarker behind it and holds the clock until a pool thread takes
+//      the marker (the global queue is first in, first out), for at most PoolWaitLimit.
+//    Timers fire with no SynchronizationContext on the thread, so the ConfigureAwait(false) continuations they release
+//    (Task.Delay on the clock inside a library) run inline here, in order, instead of going to the pool.
+// 3. When the run is quiet (nothing queued here, no timer due, no other thread in its code, the pool past its marker) for
 //    AutojumpThreshold of real time: wake the WaitAllTasksBlockedAsync waiters with the smallest cushion if there are
 //    any (they take priority, as in trio); else jump the clock to its earliest timer (VirtualClock fires it at its exact
 //    instant, on this thread); else nothing can ever wake the run: report a deadlock with the task tree.
@@ -45,9 +48,9 @@
 //    back (it is a background thread and is abandoned).
 //
 // LIMITS (docs/concepts/testing.md). Work the run cannot see — real I/O in flight, System timers, threads started with
-// flow suppressed, a callback registered with UnsafeRegister — can let time jump or a deadlock be reported while it is
-// pending; AutojumpThreshold is for that. A foreign thread blocked inside the run's code keeps the run busy until the
-// safety timeout. The run ends when its body ends: work the body left behind is not waited for (use a TaskGroup).
+// flow suppressed, a callback registered with UnsafeRegister, work of the run's queued on a pool starved for longer than
+// PoolWaitLimit — can let time jump or a deadlock be reported while it is pending; AutojumpThreshold is for that. A
+// foreign thread blocked inside the run's code keeps the run busy until the safety timeout. The run ends when its body ends: work the body left behind is not waited for (use a TaskGroup).
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
@@ -55,12 +58,13 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Threading;
 using System.Threading.Tasks;
+using Corral.Core;
 
 namespace Corral.Testing.Core;
 
 /// <summary>One run of <see cref="CorralTest"/>: the scheduler thread, its queue, the clock and the watcher.</summary>
 [SuppressMessage("Design", "CA1001", Justification = "The watcher's timer is disposed when the run ends (End, Abandon); a run is not disposed by its users.")]
-internal sealed class TestRun
+internal sealed class TestRun : ContinuationRunner
 {
     /// <summary>How long a failing run may unwind (its root scope cancelled) before its task completes without it.</summary>
     internal static readonly TimeSpan UnwindGrace = TimeSpan.FromSeconds(1);
@@ -68,21 +72,19 @@ internal sealed class TestRun
     /// <summary>How often the watcher looks at the run (safety timeout, blocked scheduler, unwinding).</summary>
     private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(25);
 
-    /// <summary>The fewest worker threads the pool keeps ready while runs go on.</summary>
-    internal const int MinPoolThreads = 16;
+    /// <summary>The longest a quiet run waits for the thread pool's queue to move past its <see cref="PoolMarker"/>: work the
+    /// run's code queued there (Task.Run, a ConfigureAwait(false) continuation) waits in that queue unseen.</summary>
+    internal static readonly TimeSpan PoolWaitLimit = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a thread-pool backlog or busy thread may delay a quiet run before it is taken for someone else's.</summary>
-    private static readonly TimeSpan s_poolPatience = TimeSpan.FromMilliseconds(100);
+    /// <summary>Runs a continuation of Corral's (see <see cref="OnCompleted"/>): the state is the run and the continuation.</summary>
+    private static readonly Action<Task, object?> s_runCorralContinuation =
+        static (_, state) => ((CorralContinuation)state!).Run();
 
     /// <summary>How long the loop waits after a work item for other threads running the run's code to finish.</summary>
     private static readonly TimeSpan s_settleLimit = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The run whose code the current ExecutionContext belongs to; its handler counts other threads in a run.</summary>
     private static readonly AsyncLocal<TestRun?> s_current = new(OnCurrentChanged);
-
-    /// <summary>The fewest busy pool threads seen in this process: threads the host keeps blocked, not any run's work.
-    /// Process-wide, so a run that starts while work is in flight does not take that work for the floor.</summary>
-    private static int s_poolFloor = int.MaxValue;
 
     /// <summary>Numbers runs for their root scope's name.</summary>
     private static int s_lastId;
@@ -137,17 +139,10 @@ internal sealed class TestRun
     /// <summary>Counts work items, so the watcher can tell one long item from many short ones.</summary>
     private long _workItem;
 
-    /// <summary>Stopwatch timestamp since which the thread pool has had a backlog while the run was quiet, or 0.</summary>
-    private long _backlogSince;
-
-    /// <summary>Stopwatch timestamp since which more pool threads than <see cref="s_poolFloor"/> have been busy, or 0.</summary>
-    private long _excessSince;
+    /// <summary>The marker queued for the current quiet moment, if the pool had a backlog then. Scheduler thread only.</summary>
+    private PoolMarker? _marker;
 
     private CancelScope? _root;
-
-    /// <summary>The task of the root scope's block, completed by the loop once the body's task ended (see <see cref="EndRoot"/>).</summary>
-    private readonly TaskCompletionSource _rootDone = new();
-    private Task? _userTask;
     private Task? _bodyTask;
     private int _jumps;
 
@@ -217,14 +212,6 @@ internal sealed class TestRun
     /// <returns>A task that completes when the run ends, with the body's outcome or the run's failure.</returns>
     internal static Task Start(Func<VirtualClock, CancellationToken, Task> body, CorralTestOptions options)
     {
-        EnsurePoolThreads();
-        ThreadPool.GetAvailableThreads(out var available, out _);
-        ThreadPool.GetMaxThreads(out var max, out _);
-        if (max - available < Volatile.Read(ref s_poolFloor))
-        {
-            Volatile.Write(ref s_poolFloor, max - available);
-        }
-
         var run = new TestRun(body, options);
 
         // Neither the watcher's timer nor anything it calls may carry the caller's context (or, later, the run's).
@@ -236,20 +223,6 @@ internal sealed class TestRun
         // The scheduler thread inherits the caller's ExecutionContext (culture, AsyncLocals), as Task.Run would.
         run._thread.Start();
         return run._completion.Task;
-    }
-
-    /// <summary>
-    /// Raises the thread pool's minimum worker threads to <see cref="MinPoolThreads"/>: a run waits for the continuations it
-    /// sends to the pool (see <see cref="ThreadPoolBusy"/>), and in a test host whose pool threads are blocked by the test
-    /// framework a queued item could otherwise wait hundreds of milliseconds for the pool to inject a thread.
-    /// </summary>
-    private static void EnsurePoolThreads()
-    {
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        if (workers < MinPoolThreads)
-        {
-            ThreadPool.SetMinThreads(MinPoolThreads, io);
-        }
     }
 
     /// <summary>Queues a task to run on the scheduler thread (from any thread).</summary>
@@ -360,6 +333,9 @@ internal sealed class TestRun
         SynchronizationContext.SetSynchronizationContext(Context);
         s_current.Value = this;
         Clock.DefaultContext = ExecutionContext.Capture();
+
+        // Corral's own continuations registered on this thread come back to the run (OnCompleted), never to the pool.
+        Continuations.SetRunner(this);
         try
         {
             _bodyTask = Task.Factory.StartNew(
@@ -373,7 +349,39 @@ internal sealed class TestRun
         }
         finally
         {
+            Continuations.SetRunner(null);
             End();
+        }
+    }
+
+    /// <summary>
+    /// Takes a continuation of Corral's registered on the scheduler thread (<see cref="Continuations"/>): it runs on this
+    /// thread as a thread-pool thread would run it, inline when <paramref name="task"/> completes here, queued to the run
+    /// (and so seen by it) when it completes on another thread or has already completed.
+    /// </summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>A continuation task of <see cref="RunTaskScheduler"/>, which inlines only on the scheduler thread; with
+    /// <see cref="TaskContinuationOptions.HideScheduler"/>, and <see cref="CorralContinuation.Run"/> takes the context off the
+    /// thread, so the code it runs sees neither: the user's continuations it completes are posted back to the run, as when a
+    /// pool thread completes them, and ConfigureAwait(false) ones run inline, here.</item>
+    /// <item>No ExecutionContext flows into it (Corral registers these with UnsafeOnCompleted).</item>
+    /// <item>After the run ended, RunTaskScheduler hands it to the thread pool: it still runs, once.</item>
+    /// </list>
+    /// </remarks>
+    internal override void OnCompleted(Task task, Action continuation)
+    {
+        var options = task.IsCompleted
+            ? TaskContinuationOptions.HideScheduler
+            : TaskContinuationOptions.HideScheduler | TaskContinuationOptions.ExecuteSynchronously;
+        var flow = ExecutionContext.IsFlowSuppressed() ? default(AsyncFlowControl?) : ExecutionContext.SuppressFlow();
+        try
+        {
+            _ = task.ContinueWith(s_runCorralContinuation, new CorralContinuation(this, continuation), CancellationToken.None, options, Scheduler);
+        }
+        finally
+        {
+            flow?.Undo();
         }
     }
 
@@ -382,8 +390,7 @@ internal sealed class TestRun
             scope =>
             {
                 _root = scope;
-                _userTask = InvokeBody(scope.Token);
-                return _rootDone.Task;
+                return InvokeBody(scope.Token);
             },
             new CancelScopeOptions { TimeProvider = Clock, Name = RootName });
 
@@ -400,39 +407,6 @@ internal sealed class TestRun
         }
     }
 
-    /// <summary>
-    /// Hands the body's outcome to the root scope from the loop, with no SynchronizationContext on the thread: the root
-    /// scope's continuation is a bare ConfigureAwait(false) delegate, which the runtime would otherwise send to the thread
-    /// pool, where the run could not see it.
-    /// </summary>
-    private void EndRoot(Task body)
-    {
-        SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            if (body.IsCompletedSuccessfully)
-            {
-                _rootDone.TrySetResult();
-                return;
-            }
-
-            try
-            {
-                body.GetAwaiter().GetResult();
-            }
-            catch (Exception e)
-            {
-                // A faulted task holding the very exception the body ended with: Corral's scope treats it as it would the
-                // body's own task (an OperationCanceledException is still a cancellation).
-                _rootDone.TrySetException(e);
-            }
-        }
-        finally
-        {
-            SynchronizationContext.SetSynchronizationContext(Context);
-        }
-    }
-
     private void Loop()
     {
         while (true)
@@ -440,12 +414,6 @@ internal sealed class TestRun
             if (_abandoned || _bodyTask!.IsCompleted || UnwindingTooLong())
             {
                 return;
-            }
-
-            if (_userTask is { IsCompleted: true } body && !_rootDone.Task.IsCompleted)
-            {
-                EndRoot(body);
-                continue;
             }
 
             if (Clock.HasDueTimer)
@@ -545,6 +513,30 @@ internal sealed class TestRun
         }
     }
 
+    /// <summary>
+    /// Runs a continuation of Corral's as a thread-pool thread would: with no SynchronizationContext (the continuation task's
+    /// <see cref="TaskContinuationOptions.HideScheduler"/> hides the scheduler), so a user's continuation it completes is
+    /// posted back to the run and a ConfigureAwait(false) one runs inline, here. Corral's continuations do not throw; one
+    /// that did fails the run, as it would crash a process from the thread pool.
+    /// </summary>
+    internal void RunCorralContinuation(Action continuation)
+    {
+        var context = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            continuation();
+        }
+        catch (Exception e)
+        {
+            Fail(e, cancelRoot: true);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(context);
+        }
+    }
+
     /// <summary>Runs user code outside a work item (timer callbacks), marked as such for the watcher.</summary>
     private void RunUserCode(Action<TestRun> action)
     {
@@ -565,8 +557,8 @@ internal sealed class TestRun
 
     /// <summary>
     /// Fires timers with no SynchronizationContext on the thread, so the continuations they release that were registered
-    /// with ConfigureAwait(false) (Corral's sleeps, Task.Delay inside libraries) run inline here, on the scheduler thread,
-    /// in order, instead of being sent to the thread pool; continuations that captured the run's context are posted to it.
+    /// with ConfigureAwait(false) (Task.Delay on the clock inside a library) run inline here, on the scheduler thread, in
+    /// order, instead of being sent to the thread pool; continuations that captured the run's context are posted to it.
     /// </summary>
     private void RunTimers(Action<TestRun> fire)
     {
@@ -596,10 +588,11 @@ internal sealed class TestRun
     /// report a deadlock. Returns false when the loop must end.
     /// </summary>
     /// <remarks>
-    /// The cases are: 1. another thread runs the run's code, or the thread pool has a backlog: wait for it; 2. something
-    /// changed during the checks (a post, a thread entering): look again; 3. quiet for less than the waiters' cushion or
-    /// the threshold: wait the rest; 4. waiters: wake those with the smallest cushion; 5. a timer is armed: jump to it;
-    /// 6. none of these: deadlock (or, while failing, the unwinding is stuck: end).
+    /// The cases are: 1. another thread runs the run's code: wait for it; 2. the thread pool's queue may still hold work the
+    /// run queued (<see cref="PoolMayHoldRunWork"/>): wait for it to move on; 3. something changed during
+    /// the checks (a post, a thread entering): look again; 4. quiet for less than the waiters' cushion or the threshold:
+    /// wait the rest; 5. waiters: wake those with the smallest cushion; 6. a timer is armed: jump to it; 7. none of these:
+    /// deadlock (or, while failing, the unwinding is stuck: end).
     /// </remarks>
     private bool OnIdle()
     {
@@ -626,19 +619,22 @@ internal sealed class TestRun
             return true;
         }
 
-        if (ThreadPoolBusy())
+        if (PoolMayHoldRunWork(epoch))
         {
-            // Perhaps a continuation of ours that no thread has taken yet.
+            // Perhaps work of the run's that no pool thread has taken yet. Not activity: the quiet moment goes on.
             lock (_gate)
             {
-                BumpLocked();
-                WaitLocked(TimeSpan.FromMilliseconds(1));
+                if (_activity == epoch)
+                {
+                    WaitLocked(TimeSpan.FromMilliseconds(1));
+                }
             }
 
             return true;
         }
 
-        // The instant between a pool thread taking an item and being counted is covered by a yield and a second look.
+        // The instant between a pool thread taking an item of the run's and entering its context is covered by a yield and
+        // a second look.
         Thread.Yield();
         TimeSpan? cushion = null;
         lock (_gate)
@@ -657,7 +653,7 @@ internal sealed class TestRun
             }
         }
 
-        if (ThreadPoolBusy())
+        if (PoolMayHoldRunWork(epoch))
         {
             return true;
         }
@@ -705,59 +701,49 @@ internal sealed class TestRun
     }
 
     /// <summary>
-    /// Whether the thread pool may be running or holding a continuation of the run's. A ConfigureAwait(false) continuation
-    /// that completes on the scheduler thread is never inlined there (a thread with a SynchronizationContext is no place to
-    /// inline, says the runtime) but queued to the pool, and a bare delegate registered with UnsafeOnCompleted (as Corral's
-    /// scopes and groups register theirs) carries no ExecutionContext, so only the pool's own counts show it: work queued
-    /// (<see cref="ThreadPool.PendingWorkItemCount"/>) and threads busy above the lowest count this run has seen (a test host
-    /// keeps some pool threads blocked for good). Both are process-wide, so another test's work only delays the run. A
-    /// backlog or an excess that lasts longer than <see cref="s_poolPatience"/> while the run is otherwise quiet is taken for
-    /// someone else's (a continuation of the run's takes microseconds) and no longer waited for.
+    /// Whether the thread pool's queue may still hold work the run's code queued before this quiet moment
+    /// (<paramref name="epoch"/>): the queue is not empty, and the <see cref="PoolMarker"/> queued behind it when the moment
+    /// began has not been taken yet, for at most <see cref="PoolWaitLimit"/>.
     /// </summary>
-    private bool ThreadPoolBusy()
+    /// <remarks>
+    /// Corral's own continuations never go to the pool (<see cref="OnCompleted"/>); what does is work the run's code hands to
+    /// it: a <c>Task.Run</c>, or a ConfigureAwait(false) continuation that completed on the scheduler thread (the runtime never
+    /// inlines one on a thread with a SynchronizationContext) — user code's, or a library's, such as SemaphoreSlim's
+    /// <c>WaitAsync</c> with a token. Such work is seen once a pool thread runs it (its ExecutionContext is the run's,
+    /// <see cref="OnCurrentChanged"/>), not while it waits in the queue. The cases are:
+    /// 1. the queue is empty: everything queued before was taken, and what runs is counted: not held;
+    /// 2. a marker for this moment has run: everything queued to the global queue before it was taken: not held;
+    /// 3. otherwise, queue the marker (once per moment) and hold, until it runs or <see cref="PoolWaitLimit"/> passes: a pool
+    ///    starved by someone else (another test blocking its threads) delays each jump by that much, and work of the run's
+    ///    still queued after it is missed (documented; raise <see cref="CorralTestOptions.AutojumpThreshold"/>).
+    /// Work queued by a pool thread goes to that thread's own queue, which the marker does not order; the thread runs it next.
+    /// </remarks>
+    private bool PoolMayHoldRunWork(long epoch)
     {
-        var now = Stopwatch.GetTimestamp();
-        var busy = false;
         if (ThreadPool.PendingWorkItemCount == 0)
         {
-            _backlogSince = 0;
-        }
-        else if (_backlogSince == 0)
-        {
-            _backlogSince = now;
-            busy = true;
-        }
-        else
-        {
-            busy |= Stopwatch.GetElapsedTime(_backlogSince, now) < s_poolPatience;
+            return false;
         }
 
-        ThreadPool.GetAvailableThreads(out var available, out _);
-        ThreadPool.GetMaxThreads(out var max, out _);
-        var working = max - available;
-        var floor = Volatile.Read(ref s_poolFloor);
-        if (working <= floor)
+        var marker = _marker;
+        if (marker is null || marker.Epoch != epoch)
         {
-            Interlocked.CompareExchange(ref s_poolFloor, working, floor);
-            _excessSince = 0;
-        }
-        else if (_excessSince == 0)
-        {
-            _excessSince = now;
-            busy = true;
-        }
-        else if (Stopwatch.GetElapsedTime(_excessSince, now) < s_poolPatience)
-        {
-            busy = true;
-        }
-        else
-        {
-            // Busier than the floor for a long while: a thread someone else blocked. Until the pool is seen lower again.
-            Interlocked.CompareExchange(ref s_poolFloor, working, floor);
-            _excessSince = 0;
+            marker = _marker = new PoolMarker(this, epoch, Stopwatch.GetTimestamp());
+            marker.Queue();
+            return true;
         }
 
-        return busy;
+        var hold = !marker.HasRun && Stopwatch.GetElapsedTime(marker.QueuedAt) < PoolWaitLimit;
+        return hold;
+    }
+
+    /// <summary>Wakes the loop without counting as activity (a <see cref="PoolMarker"/> ran).</summary>
+    internal void Wake()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
+        }
     }
 
     private void WaitLocked(TimeSpan timeout)
