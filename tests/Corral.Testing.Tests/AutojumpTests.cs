@@ -222,7 +222,7 @@ public sealed class AutojumpTests
     [Fact]
     public async Task RunAsync_ConfigureAwaitFalseAfterCorralWaits_StaysOnTheSchedulerThread()
     {
-        // Corral's own continuations run on the run's thread as a pool thread would run them (ADR 0019), so code that goes
+        // Corral's own continuations run on the run's thread as a pool thread would run them (ADR 0022), so code that goes
         // on with ConfigureAwait(false) after a Corral wait goes on there too, inline, as it would on that pool thread.
         var steps = new List<(string Step, int Thread)>();
         var scheduler = 0;

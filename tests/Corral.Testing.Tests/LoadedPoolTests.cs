@@ -8,7 +8,7 @@ namespace Corral.Testing.Tests;
 
 /// <summary>
 /// Runs on a starved thread pool: every worker thread blocked and work waiting in the pool's queue for seconds, as on a
-/// loaded machine or in a test host whose other tests block pool threads (ADR 0019).
+/// loaded machine or in a test host whose other tests block pool threads (ADR 0022).
 /// </summary>
 /// <remarks>
 /// Alone in its collection: it starves the whole process's pool on purpose (for at most <see cref="StarvedPool.Limit"/>).

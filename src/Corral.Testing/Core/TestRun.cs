@@ -26,7 +26,7 @@
 //    run): it queues it to the thread pool.
 //    - Corral's own continuations (a child's finish, a scope's exit, a sleep, a group's wait for its body) are handed to
 //      the run instead: the run is the ContinuationRunner of its thread (OnCompleted; Corral's Core/Continuations.cs,
-//      ADR 0019), so they run here, as a pool thread would run them, inline or queued, and are seen from the moment they
+//      ADR 0022), so they run here, as a pool thread would run them, inline or queued, and are seen from the moment they
 //      can run. No guess is needed for them, and the pool's size is left alone.
 //    - Work the run's own code hands to the pool (Task.Run, a ConfigureAwait(false) continuation of user code or of a
 //      library, SemaphoreSlim.WaitAsync's with a token) is seen by its ExecutionContext: a static AsyncLocal (s_current)
@@ -49,8 +49,10 @@
 //
 // LIMITS (docs/concepts/testing.md). Work the run cannot see — real I/O in flight, System timers, threads started with
 // flow suppressed, a callback registered with UnsafeRegister, work of the run's queued on a pool starved for longer than
-// PoolWaitLimit — can let time jump or a deadlock be reported while it is pending; AutojumpThreshold is for that. A
-// foreign thread blocked inside the run's code keeps the run busy until the safety timeout. The run ends when its body ends: work the body left behind is not waited for (use a TaskGroup).
+// PoolWaitLimit, Corral's continuations registered on a pool thread (only this thread is a runner) while they run — can
+// let time jump or a deadlock be reported while it is pending; AutojumpThreshold is for that. A foreign thread blocked
+// inside the run's code keeps the run busy until the safety timeout. The run ends when its body ends: work the body left
+// behind is not waited for (use a TaskGroup).
 // ---------------------------------------------------------------------------------------------
 using System;
 using System.Collections.Generic;
@@ -368,21 +370,35 @@ internal sealed class TestRun : ContinuationRunner
     /// <item>No ExecutionContext flows into it (Corral registers these with UnsafeOnCompleted).</item>
     /// <item>After the run ended, RunTaskScheduler hands it to the thread pool: it still runs, once.</item>
     /// </list>
+    /// The cases of the race between the registration and the task's completion:
+    /// 1. completed before the look: registered without ExecuteSynchronously, so the runtime queues it to the run;
+    /// 2. completes on another thread after the look, before ContinueWith: the runtime runs it inside ContinueWith, here;
+    ///    <see cref="CorralContinuation.Run"/> sees it is not registered yet and queues it to the run (never inline in the
+    ///    registration, as the runtime's own await);
+    /// 3. completes on another thread after ContinueWith: RunTaskScheduler refuses to inline off the scheduler thread, so
+    ///    it is queued to the run, which is busy from that moment (Enqueue bumps the activity);
+    /// 4. completes on the scheduler thread later: it runs inline there, inside the work that completed the task, as on
+    ///    the pool thread that would have completed it outside a run.
     /// </remarks>
     internal override void OnCompleted(Task task, Action continuation)
     {
+        // INVARIANT: only the scheduler thread has this run as its runner (ThreadMain sets it, and clears it before End).
+        Debug.Assert(IsSchedulerThread, "a run takes only the continuations registered on its own thread");
         var options = task.IsCompleted
             ? TaskContinuationOptions.HideScheduler
             : TaskContinuationOptions.HideScheduler | TaskContinuationOptions.ExecuteSynchronously;
+        var corral = new CorralContinuation(this, continuation);
         var flow = ExecutionContext.IsFlowSuppressed() ? default(AsyncFlowControl?) : ExecutionContext.SuppressFlow();
         try
         {
-            _ = task.ContinueWith(s_runCorralContinuation, new CorralContinuation(this, continuation), CancellationToken.None, options, Scheduler);
+            _ = task.ContinueWith(s_runCorralContinuation, corral, CancellationToken.None, options, Scheduler);
         }
         finally
         {
             flow?.Undo();
         }
+
+        corral.Registered = true;
     }
 
     private Task RunRootAsync() =>

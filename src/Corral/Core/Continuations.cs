@@ -29,9 +29,12 @@
 // hands it the same way. Everywhere else nothing changes, and whether any runner was ever set is one static bool: the
 // production cost is one field read per continuation.
 //
-// RACES. The bool goes from false to true once, before the runner's thread is started, and is read without a fence: a
-// thread that has a runner set it itself after the write (it is that thread), so it reads true; any other thread may read
-// a stale false and takes the path it would take anyway.
+// RACES. 1. The bool goes from false to true once, written by SetRunner before it sets the calling thread's runner, and is
+// read without a fence: a thread that has a runner wrote the bool itself, first, so it reads true; any other thread may
+// read a stale false, and a thread without a runner takes the ConfigureAwait(false) path either way. 2. A runner cleared
+// (SetRunner(null), when a run ends) while continuations it took still wait: they stay the runner's; it must run them
+// anyway (Corral.Testing hands them to the thread pool once its run has ended). 3. The task completes while it is being
+// registered: the runner's problem, as it is the runtime's; ContinuationRunner's contract says never inline then.
 //
 // LIMITS. A continuation registered on a thread without a runner (code of a test run moved to the thread pool by
 // ConfigureAwait(false) or Task.Run) behaves as in production; docs/concepts/testing.md lists what a run sees then. The
@@ -94,6 +97,8 @@ internal static class Continuations
     /// <summary>Sets (or, with null, clears) the calling thread's runner.</summary>
     internal static void SetRunner(ContinuationRunner? runner)
     {
+        // INVARIANT: s_runnerEverSet is true before any thread's t_runner is non-null, and never goes back to false; so
+        // Runner never misses a runner set on the calling thread (that thread wrote both, in this order).
         if (runner is not null)
         {
             Volatile.Write(ref s_runnerEverSet, true);
