@@ -87,7 +87,7 @@ public sealed class DeadlockTests
                 group.Start(_ => new TaskCompletionSource().Task, "waits forever");
                 return Task.CompletedTask;
             });
-        }, new CorralTestOptions { Timeout = TimeSpan.FromMilliseconds(300) }));
+        }, new CorralTestOptions { Timeout = TimeSpan.FromSeconds(3) }));
 
         Assert.Equal(CorralTestFailureKind.Timeout, e.Kind);
         Assert.Contains("neither finished nor deadlocked", e.Message, StringComparison.Ordinal);
