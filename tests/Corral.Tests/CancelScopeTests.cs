@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
+using Corral.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -118,22 +119,17 @@ public sealed class CancelScopeTests
     [Fact]
     public async Task FailAfterAsyncT_BodySuspendsThenTimesOut_ThrowsTimeoutWithTheReason()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
+        {
+            var error = await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), async ct =>
             {
-                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), async ct =>
-                {
-                    await Task.Delay(Timeout.Infinite, ct);
-                    return 1;
-                });
-
-                time.Advance(TimeSpan.FromSeconds(5));
-                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
-                var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
-                Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+                await Task.Delay(Timeout.Infinite, ct);
+                return 1;
+            }));
+            var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
+            Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
+            Assert.Equal(TimeSpan.FromSeconds(5), clock.Elapsed);
+        });
     }
 
     [Fact]
@@ -161,19 +157,12 @@ public sealed class CancelScopeTests
     [Fact]
     public async Task SleepAsync_LongerThanOneTimerWait_SleepsTheWholeTime()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var sleep = CancelScope.SleepAsync(TimeSpan.FromDays(60));
-                time.Advance(TimeSpan.FromDays(50));
-                Assert.False(sleep.IsCompleted);
-                time.Advance(TimeSpan.FromDays(10) - TimeSpan.FromTicks(1));
-                Assert.False(sleep.IsCompleted);
-                time.Advance(TimeSpan.FromTicks(1));
-                await sleep;
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        // A timer waits at most about 49.7 days: the sleep is made of pieces, and ends at exactly 60 days, not at a piece's end.
+        await CorralTest.RunAsync(async (clock, _) =>
+        {
+            await CancelScope.SleepAsync(TimeSpan.FromDays(60));
+            Assert.Equal(TimeSpan.FromDays(60), clock.Elapsed);
+        });
     }
 
     [Fact]
@@ -359,85 +348,63 @@ public sealed class CancelScopeTests
     [Fact]
     public async Task FailAfterAsync_NamedAndDeadlinePasses_TimeoutMessageAndReasonNameTheScope()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct), "fetch-user");
-
-                time.Advance(TimeSpan.FromSeconds(5));
-                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
-                Assert.Equal("The operation did not complete within 00:00:05; the deadline of scope 'fetch-user' passed.", error.Message);
-                var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
-                Assert.Equal("fetch-user", inner.Scope.Name);
-                Assert.Equal("scope 'fetch-user': deadline exceeded", inner.Reason.ToString());
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (_, _) =>
+        {
+            var error = await Assert.ThrowsAsync<TimeoutException>(() =>
+                CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct), "fetch-user"));
+            Assert.Equal("The operation did not complete within 00:00:05; the deadline of scope 'fetch-user' passed.", error.Message);
+            var inner = Assert.IsType<ScopeCancelledException>(error.InnerException, exactMatch: false);
+            Assert.Equal("fetch-user", inner.Scope.Name);
+            Assert.Equal("scope 'fetch-user': deadline exceeded", inner.Reason.ToString());
+        });
     }
 
     [Fact]
     public async Task FailAfterAsync_UnnamedAndDeadlinePasses_TimeoutMessageSaysTheScope()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct));
-
-                time.Advance(TimeSpan.FromSeconds(5));
-                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
-                Assert.Equal("The operation did not complete within 00:00:05; the deadline of the scope passed.", error.Message);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (_, _) =>
+        {
+            var error = await Assert.ThrowsAsync<TimeoutException>(() =>
+                CancelScope.FailAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct)));
+            Assert.Equal("The operation did not complete within 00:00:05; the deadline of the scope passed.", error.Message);
+        });
     }
 
     [Fact]
     public async Task FailAtAsyncT_NamedAndDeadlinePasses_TimeoutMessageNamesTheScope()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(5);
-                var run = CancelScope.FailAtAsync(
-                    deadline,
-                    async ct =>
-                    {
-                        await Task.Delay(Timeout.Infinite, ct);
-                        return 1;
-                    },
-                    "fetch-user");
-
-                time.Advance(TimeSpan.FromSeconds(5));
-                var error = await Assert.ThrowsAsync<TimeoutException>(() => run);
-                Assert.Equal(
-                    $"The operation did not complete by its deadline {deadline.ToString("O", CultureInfo.InvariantCulture)}; the deadline of scope 'fetch-user' passed.",
-                    error.Message);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (clock, _) =>
+        {
+            var deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(5);
+            var error = await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAtAsync(
+                deadline,
+                async ct =>
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                    return 1;
+                },
+                "fetch-user"));
+            Assert.Equal(
+                $"The operation did not complete by its deadline {deadline.ToString("O", CultureInfo.InvariantCulture)}; the deadline of scope 'fetch-user' passed.",
+                error.Message);
+        });
     }
 
     [Fact]
     public async Task MoveOnAfterAsync_NamedAndDeadlinePasses_CutOffWithReasonNamingTheScope()
     {
-        var time = new FakeTimeProvider();
         CancelScope? scope = null;
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var run = CancelScope.MoveOnAfterAsync(
-                    TimeSpan.FromSeconds(1),
-                    ct =>
-                    {
-                        scope = CancelScope.Current;
-                        return Task.Delay(Timeout.Infinite, ct);
-                    },
-                    "warm-up");
-
-                time.Advance(TimeSpan.FromSeconds(1));
-                Assert.False(await run);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (_, _) =>
+        {
+            Assert.False(await CancelScope.MoveOnAfterAsync(
+                TimeSpan.FromSeconds(1),
+                ct =>
+                {
+                    scope = CancelScope.Current;
+                    return Task.Delay(Timeout.Infinite, ct);
+                },
+                "warm-up"));
+        });
 
         Assert.Equal("warm-up", scope!.Name);
         Assert.True(scope.CancelledCaught);
@@ -474,25 +441,20 @@ public sealed class CancelScopeTests
     [Fact]
     public async Task ShieldAsyncT_NamedAndItsTimeoutPasses_CutOffWithReasonNamingTheShield()
     {
-        var time = new FakeTimeProvider();
         CancelScope? shield = null;
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var run = CancelScope.ShieldAsync(
-                    async ct =>
-                    {
-                        shield = CancelScope.Current;
-                        await Task.Delay(Timeout.Infinite, ct);
-                        return 1;
-                    },
-                    TimeSpan.FromSeconds(2),
-                    "flush");
-
-                time.Advance(TimeSpan.FromSeconds(2));
-                Assert.False((await run).Completed);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (_, _) =>
+        {
+            var run = await CancelScope.ShieldAsync(
+                async ct =>
+                {
+                    shield = CancelScope.Current;
+                    await Task.Delay(Timeout.Infinite, ct);
+                    return 1;
+                },
+                TimeSpan.FromSeconds(2),
+                "flush");
+            Assert.False(run.Completed);
+        });
 
         Assert.Equal("flush", shield!.Name);
         Assert.Equal("scope 'flush': deadline exceeded", shield.CancelReason!.ToString());

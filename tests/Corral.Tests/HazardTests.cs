@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Corral.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -118,17 +119,13 @@ public sealed class HazardTests
     [Fact]
     public async Task FailAfterAsync_OwnDeadline_TimeoutNotCancellation()
     {
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(
-            async _ =>
-            {
-                var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), ct => Task.Delay(Timeout.Infinite, ct));
-                time.Advance(TimeSpan.FromSeconds(1));
-                var ex = await Assert.ThrowsAsync<TimeoutException>(() => run);
-                var inner = Assert.IsType<ScopeCancelledException>(ex.InnerException, exactMatch: false);
-                Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
-            },
-            new CancelScopeOptions { TimeProvider = time });
+        await CorralTest.RunAsync(async (_, _) =>
+        {
+            var ex = await Assert.ThrowsAsync<TimeoutException>(() =>
+                CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), ct => Task.Delay(Timeout.Infinite, ct)));
+            var inner = Assert.IsType<ScopeCancelledException>(ex.InnerException, exactMatch: false);
+            Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
+        });
     }
 
     [Fact]
@@ -203,7 +200,6 @@ public sealed class HazardTests
     public async Task RunAsync_ScopeOpenedInsideIteratorBody_ClosedBeforeYield()
     {
         // The safe pattern: a scope opened in an iterator body ends before the yield; the consumer's scope is unaffected.
-        var time = new FakeTimeProvider();
         async IAsyncEnumerable<bool> Produce()
         {
             for (var i = 0; i < 2; i++)
@@ -214,21 +210,17 @@ public sealed class HazardTests
         }
 
         var results = new List<bool>();
-        await CancelScope.RunAsync(
-            async consumer =>
+        await CorralTest.RunAsync(async (_, _) => await CancelScope.RunAsync(async consumer =>
+        {
+            await using var e = Produce().GetAsyncEnumerator();
+            for (var i = 0; i < 2; i++)
             {
-                await using var e = Produce().GetAsyncEnumerator();
-                for (var i = 0; i < 2; i++)
-                {
-                    var next = e.MoveNextAsync().AsTask();
-                    time.Advance(TimeSpan.FromSeconds(1));
-                    Assert.True(await next);
-                    results.Add(e.Current);
-                    Assert.Same(consumer, CancelScope.Current);
-                    Assert.False(consumer.IsCancellationRequested);
-                }
-            },
-            new CancelScopeOptions { TimeProvider = time });
+                Assert.True(await e.MoveNextAsync());
+                results.Add(e.Current);
+                Assert.Same(consumer, CancelScope.Current);
+                Assert.False(consumer.IsCancellationRequested);
+            }
+        }));
 
         Assert.Equal([false, false], results);
     }

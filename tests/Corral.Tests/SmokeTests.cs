@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Time.Testing;
+using Corral.Testing;
 using Xunit;
 
 namespace Corral.Tests;
@@ -31,22 +31,10 @@ public sealed class SmokeTests
     [Fact]
     public async Task MoveOnAfterAsync_DeadlineOnFakeClock_CutsOff()
     {
-        var time = new FakeTimeProvider();
-        var started = new TaskCompletionSource();
-        Task<bool>? run = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(5), async ct =>
-            {
-                started.SetResult();
-                await Task.Delay(Timeout.Infinite, ct);
-            });
-            await started.Task;
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromSeconds(4.999));
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromMilliseconds(1));
-            Assert.False(await run);
-        }, new CancelScopeOptions { TimeProvider = time });
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(5), ct => Task.Delay(Timeout.Infinite, ct)));
+            Assert.Equal(TimeSpan.FromSeconds(5), clock.Elapsed);
+        });
     }
 }

@@ -1,14 +1,15 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Time.Testing;
+using Corral.Testing;
 using Xunit;
 
 namespace Corral.Tests;
 
 /// <summary>
 /// The semantics of anyio's task-group tests (<c>tests/test_taskgroups.py</c>): level cancellation, cancel scopes,
-/// shielding, deadlines, <c>start</c> and reasons, ported to Corral. Time runs on a <see cref="FakeTimeProvider"/>.
+/// shielding, deadlines, <c>start</c> and reasons, ported to Corral. Time runs on the virtual clock of a
+/// <see cref="CorralTest"/> run, which jumps to the next deadline when every task waits.
 /// </summary>
 /// <remarks>
 /// Where anyio lets an outer cancelled scope catch a cancellation that an inner cancelled scope saw first, Corral lets the
@@ -17,8 +18,6 @@ namespace Corral.Tests;
 /// </remarks>
 public sealed class AnyioLevelCancellationTests
 {
-    private static CancelScopeOptions On(FakeTimeProvider time) => new() { TimeProvider = time };
-
     // ------------------------------------------------------------------------------------------------
     // Level cancellation
     // ------------------------------------------------------------------------------------------------
@@ -156,9 +155,8 @@ public sealed class AnyioLevelCancellationTests
     public async Task SleepAsync_StubbornLoopCatchingCancellation_EveryIterationThrowsAtOnce()
     {
         // Ports anyio test_level_cancellation: a loop that catches and retries never gets a real sleep again.
-        var time = new FakeTimeProvider();
         var iterations = 0;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await CancelScope.RunAsync(async scope =>
             {
@@ -176,9 +174,10 @@ public sealed class AnyioLevelCancellationTests
                     }
                 }
             });
-        }, On(time));
+            Assert.Equal(TimeSpan.Zero, clock.Elapsed); // no sleep ever started
+        });
 
-        Assert.Equal(1000, iterations); // and the fake clock never moved: no sleep ever started
+        Assert.Equal(1000, iterations);
     }
 
     [Fact]
@@ -715,43 +714,33 @@ public sealed class AnyioLevelCancellationTests
     public async Task ShieldAsync_GroupCancelledWhileShieldedWorkRuns_WorkCompletesThenNextSleepCancelled()
     {
         // Ports anyio test_shielding.
-        var time = new FakeTimeProvider();
         var innerSleepCompleted = false;
         var outerSleepCompleted = false;
         CancelScope? shieldScope = null;
         TaskGroup? group = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var inShield = Steps.Signal();
-            var groupCancelled = Steps.Signal();
-            var run = TaskGroup.RunAsync(async g =>
+            await TaskGroup.RunAsync(async g =>
             {
                 group = g;
                 g.Start(async ct =>
                 {
-                    await inShield.Task;
+                    await CorralTest.WaitAllTasksBlockedAsync(); // the body sleeps in its shield
                     g.Scope.Cancel();
-                    groupCancelled.SetResult();
                 });
                 var completed = await CancelScope.ShieldAsync(async ct =>
                 {
                     shieldScope = CancelScope.Current;
                     Assert.True(shieldScope!.Shield);
-                    var sleep = CancelScope.SleepAsync(TimeSpan.FromMilliseconds(100));
-                    inShield.SetResult();
-                    await sleep;
+                    await CancelScope.SleepAsync(TimeSpan.FromMilliseconds(100));
                     innerSleepCompleted = true;
                 }, TimeSpan.FromSeconds(10));
                 Assert.True(completed);
                 await CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
                 outerSleepCompleted = true;
             });
-
-            await groupCancelled.Task;
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await run;
-        }, On(time));
+            Assert.Equal(TimeSpan.FromMilliseconds(100), clock.Elapsed); // the shielded sleep ran its whole 100 ms
+        });
 
         Assert.True(innerSleepCompleted);
         Assert.False(outerSleepCompleted);
@@ -1008,13 +997,12 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_DeadlinePasses_TimeoutWithDeadlineCancellationInside(int delayMs)
     {
         // Ports anyio test_fail_after (instant and delayed).
-        var time = new FakeTimeProvider();
         CancelScope? scope = null;
         ScopeCancelledException? seen = null;
         var reached = false;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(delayMs), async ct =>
+            var ex = await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(delayMs), async ct =>
             {
                 scope = CancelScope.Current;
                 try
@@ -1028,11 +1016,10 @@ public sealed class AnyioLevelCancellationTests
                 }
 
                 reached = true;
-            });
-            time.Advance(TimeSpan.FromMilliseconds(delayMs));
-            var ex = await Assert.ThrowsAsync<TimeoutException>(() => run);
+            }));
             Assert.Same(seen, ex.InnerException);
-        }, On(time));
+            Assert.Equal(TimeSpan.FromMilliseconds(delayMs), clock.Elapsed);
+        });
 
         Assert.False(reached);
         Assert.Contains("deadline", seen!.Message, StringComparison.Ordinal);
@@ -1045,29 +1032,25 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_InfiniteTimeout_NoDeadlineAndNothingCancelled()
     {
         // Ports anyio test_fail_after_no_timeout and test_move_on_after_no_timeout.
-        var time = new FakeTimeProvider();
         CancelScope? failScope = null, moveScope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await CancelScope.FailAfterAsync(Timeout.InfiniteTimeSpan, async ct =>
             {
                 failScope = CancelScope.Current;
                 Assert.Null(failScope!.Deadline);
                 Assert.Null(CancelScope.CurrentDeadline);
-                var sleep = CancelScope.SleepAsync(TimeSpan.FromMilliseconds(100));
-                time.Advance(TimeSpan.FromDays(365));
-                await sleep;
+                await CancelScope.SleepAsync(TimeSpan.FromDays(365));
             });
             var completed = await CancelScope.MoveOnAfterAsync(Timeout.InfiniteTimeSpan, async ct =>
             {
                 moveScope = CancelScope.Current;
                 Assert.Null(CancelScope.CurrentDeadline);
-                var sleep = CancelScope.SleepAsync(TimeSpan.FromMilliseconds(100));
-                time.Advance(TimeSpan.FromDays(365));
-                await sleep;
+                await CancelScope.SleepAsync(TimeSpan.FromDays(365));
             });
             Assert.True(completed);
-        }, On(time));
+            Assert.Equal(TimeSpan.FromDays(730), clock.Elapsed);
+        });
 
         Assert.False(failScope!.CancelCalled);
         Assert.False(failScope.CancelledCaught);
@@ -1078,9 +1061,8 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_AfterAnEarlierCancelledGroup_StillTimesOut()
     {
         // Ports anyio test_fail_after_after_cancellation.
-        var time = new FakeTimeProvider();
         var blockComplete = false;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await TaskGroup.RunAsync(async g =>
             {
@@ -1088,14 +1070,13 @@ public sealed class AnyioLevelCancellationTests
                 await Steps.SleepForever(g.Scope.Token);
             });
 
-            var run = CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
+            await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
             {
                 await CancelScope.SleepAsync(TimeSpan.FromMilliseconds(500));
                 blockComplete = true;
-            });
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await Assert.ThrowsAsync<TimeoutException>(() => run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromMilliseconds(100), clock.Elapsed);
+        });
 
         Assert.False(blockComplete);
     }
@@ -1106,9 +1087,8 @@ public sealed class AnyioLevelCancellationTests
         // Ports anyio test_fail_after_cancelled_before_deadline: no TimeoutException for a cancel that was not the deadline.
         // Where anyio then returns normally, Corral raises the cancellation itself (design.md, principle 4): a Fail… block
         // returns only when its body completed, with or without a value (issue 12).
-        var time = new FakeTimeProvider();
         CancelScope? scope = null;
-        var thrown = await Record.ExceptionAsync(() => CancelScope.RunAsync(async _ =>
+        var thrown = await Record.ExceptionAsync(() => CorralTest.RunAsync(async (_, _) =>
         {
             await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
@@ -1116,7 +1096,7 @@ public sealed class AnyioLevelCancellationTests
                 scope!.Cancel();
                 await CancelScope.CheckpointAsync();
             });
-        }, On(time)));
+        }));
 
         var cancellation = Assert.IsType<ScopeCancelledException>(thrown);
         Assert.Same(scope, cancellation.Reason.Scope);
@@ -1129,8 +1109,7 @@ public sealed class AnyioLevelCancellationTests
     {
         // Ports anyio test_fail_after_cancelled_before_deadline for a body with a value: there is no value to return, so
         // Corral lets the cancellation go on (documented on FailAfterAsync<T>), still not as a timeout.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (_, _) =>
         {
             var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
@@ -1139,21 +1118,19 @@ public sealed class AnyioLevelCancellationTests
                 return 1;
             }));
             Assert.IsType<ScopeCancelledException>(ex);
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task FailAfterAsync_EnclosingScopeCancelledByKiller_OperationCanceledNotTimeout()
     {
         // Ports anyio test_nested_fail_after: an external cancel is never turned into a TimeoutException.
-        var time = new FakeTimeProvider();
         Exception? seen = null;
         CancelScope? killed = null;
         var steps = new Steps();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var sleeping = Steps.Signal();
-            var run = TaskGroup.RunAsync(async g =>
+            await TaskGroup.RunAsync(async g =>
             {
                 await CancelScope.RunAsync(async scope =>
                 {
@@ -1162,16 +1139,14 @@ public sealed class AnyioLevelCancellationTests
                     {
                         g.Start(async ct =>
                         {
-                            await sleeping.Task;
+                            await CorralTest.WaitAllTasksBlockedAsync(); // the body sleeps in FailAfterAsync
                             scope.Cancel();
                         }, "killer");
                         try
                         {
                             await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
                             {
-                                var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
-                                sleeping.SetResult();
-                                await sleep;
+                                await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
                                 steps.Never("after the sleep");
                             });
                         }
@@ -1186,8 +1161,8 @@ public sealed class AnyioLevelCancellationTests
                     steps.Never("after the middle scope");
                 });
             });
-            await run;
-        }, On(time));
+            Assert.Equal(TimeSpan.Zero, clock.Elapsed);
+        });
 
         steps.Finish(1);
         var cancelled = Assert.IsType<ScopeCancelledException>(seen);
@@ -1200,13 +1175,10 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_InsideShieldWhileOuterKilled_TimeoutReportedByGroup()
     {
         // Ports anyio test_nested_shield.
-        var time = new FakeTimeProvider();
         TaskGroupException? ex = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var sleeping = Steps.Signal();
-            var killed = Steps.Signal();
-            var run = TaskGroup.RunAsync(async g =>
+            ex = await Assert.ThrowsAsync<TaskGroupException>(() => TaskGroup.RunAsync(async g =>
             {
                 await CancelScope.RunAsync(async scope =>
                 {
@@ -1214,25 +1186,16 @@ public sealed class AnyioLevelCancellationTests
                     {
                         g.Start(async ct2 =>
                         {
-                            await sleeping.Task;
+                            await CorralTest.WaitAllTasksBlockedAsync(); // the body sleeps in FailAfterAsync
                             scope.Cancel();
-                            killed.SetResult();
                         }, "killer");
                         await CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(200), async ct3 =>
-                        {
-                            var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
-                            sleeping.SetResult();
-                            await sleep;
-                        });
+                            await CancelScope.SleepAsync(TimeSpan.FromSeconds(2)));
                     });
                 });
-            });
-
-            await killed.Task;
-            Assert.False(run.IsCompleted); // the shield kept the killer's cancel out
-            time.Advance(TimeSpan.FromMilliseconds(200));
-            ex = await Assert.ThrowsAsync<TaskGroupException>(() => run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromMilliseconds(200), clock.Elapsed); // the shield kept the killer's cancel out
+        });
 
         Assert.IsType<TimeoutException>(Assert.Single(ex!.Failures).Exception);
     }
@@ -1243,20 +1206,18 @@ public sealed class AnyioLevelCancellationTests
     public async Task MoveOnAfterAsync_DeadlinePasses_CutOffAndScopeCaught(int delayMs)
     {
         // Ports anyio test_move_on_after (instant and delayed).
-        var time = new FakeTimeProvider();
         var result = false;
         CancelScope? scope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(delayMs), async ct =>
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(delayMs), async ct =>
             {
                 scope = CancelScope.Current;
                 await CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
                 result = true;
-            });
-            time.Advance(TimeSpan.FromMilliseconds(delayMs));
-            Assert.False(await run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromMilliseconds(delayMs), clock.Elapsed);
+        });
 
         Assert.False(result);
         Assert.True(scope!.CancelCalled);
@@ -1269,11 +1230,10 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAtAndMoveOnAt_DeadlinePasses_TimeoutAndCutOff(int delayMs)
     {
         // Ports anyio test_fail_at and test_move_on_at (instant and delayed).
-        var time = new FakeTimeProvider();
         CancelScope? failScope = null, moveScope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var deadline = time.GetUtcNow() + TimeSpan.FromMilliseconds(delayMs);
+            var deadline = clock.GetUtcNow() + TimeSpan.FromMilliseconds(delayMs);
             var fail = CancelScope.FailAtAsync(deadline, async ct =>
             {
                 failScope = CancelScope.Current;
@@ -1284,11 +1244,11 @@ public sealed class AnyioLevelCancellationTests
                 moveScope = CancelScope.Current;
                 await CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
             });
-            time.Advance(TimeSpan.FromMilliseconds(delayMs));
             var ex = await Assert.ThrowsAsync<TimeoutException>(() => fail);
             Assert.Contains("deadline", ex.InnerException!.Message, StringComparison.Ordinal);
             Assert.False(await move);
-        }, On(time));
+            Assert.Equal(deadline, clock.GetUtcNow());
+        });
 
         Assert.True(failScope!.CancelledCaught);
         Assert.True(moveScope!.CancelledCaught);
@@ -1298,13 +1258,12 @@ public sealed class AnyioLevelCancellationTests
     public async Task MoveOnAfterAsync_NestedInnerLonger_OuterDeadlineEffectiveAndOuterAbsorbs()
     {
         // Ports anyio test_nested_move_on_after.
-        var time = new FakeTimeProvider();
         var sleepCompleted = false;
         var innerScopeCompleted = false;
         CancelScope? outerScope = null, innerScope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
             {
                 outerScope = CancelScope.Current;
                 Assert.Equal(outerScope!.Deadline, CancelScope.CurrentDeadline);
@@ -1316,10 +1275,9 @@ public sealed class AnyioLevelCancellationTests
                     sleepCompleted = true;
                 });
                 innerScopeCompleted = true;
-            });
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            Assert.False(await run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromMilliseconds(100), clock.Elapsed);
+        });
 
         Assert.False(sleepCompleted);
         Assert.False(innerScopeCompleted);
@@ -1333,23 +1291,20 @@ public sealed class AnyioLevelCancellationTests
     public async Task MoveOnAfterAsync_CutOff_CheckpointAfterwardPassesAndOuterCancelWithoutCheckpointIsQuiet()
     {
         // Ports anyio test_cancel_scope_cleared and test_escaping_cancelled_error_from_cancelled_task (anyio #88).
-        var time = new FakeTimeProvider();
         CancelScope? outerScope = null;
-        await CancelScope.RunAsync(async root =>
+        await CorralTest.RunAsync(async (_, _) => await CancelScope.RunAsync(async root =>
         {
             await CancelScope.RunAsync(async scope =>
             {
                 outerScope = scope;
-                var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
-                    await CancelScope.SleepAsync(TimeSpan.FromSeconds(1)));
-                time.Advance(TimeSpan.FromMilliseconds(100));
-                Assert.False(await run);
+                Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
+                    await CancelScope.SleepAsync(TimeSpan.FromSeconds(1))));
                 await CancelScope.CheckpointAsync(); // the cut-off scope's cancellation stayed inside it
                 scope.Cancel();
             });
             await CancelScope.CheckpointAsync();
             Assert.False(root.IsCancellationRequested);
-        }, On(time));
+        }));
 
         Assert.True(outerScope!.CancelCalled);
         Assert.False(outerScope.CancelledCaught);
@@ -1359,10 +1314,9 @@ public sealed class AnyioLevelCancellationTests
     public async Task CurrentDeadline_ShieldBetweenTwoDeadlines_OuterDeadlineIgnored()
     {
         // Ports anyio test_shielded_deadline.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var now = time.GetUtcNow();
+            var now = clock.GetUtcNow();
             await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(10), async ct =>
             {
                 Assert.Equal(now + TimeSpan.FromSeconds(10), CancelScope.CurrentDeadline);
@@ -1376,16 +1330,15 @@ public sealed class AnyioLevelCancellationTests
                     });
                 });
             });
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task MoveOnAfterAsync_ZeroTimeout_FirstCheckpointCutsOff()
     {
         // Ports anyio test_deadline_reached_on_start.
-        var time = new FakeTimeProvider();
         var steps = new Steps();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (_, _) =>
         {
             var completed = await CancelScope.MoveOnAfterAsync(TimeSpan.Zero, async ct =>
             {
@@ -1395,7 +1348,7 @@ public sealed class AnyioLevelCancellationTests
                 steps.Never("after the checkpoint");
             });
             Assert.False(completed);
-        }, On(time));
+        });
 
         steps.Finish(2);
     }
@@ -1404,24 +1357,18 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_DeadlineMovedLater_BodyFinishesWithoutTimeout()
     {
         // Ports anyio test_deadline_moved.
-        var time = new FakeTimeProvider();
         var finished = false;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var sleeping = Steps.Signal();
-            var run = CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
+            await CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
             {
                 var scope = CancelScope.Current!;
                 scope.Deadline += TimeSpan.FromMilliseconds(300);
-                var sleep = CancelScope.SleepAsync(TimeSpan.FromMilliseconds(200));
-                sleeping.SetResult();
-                await sleep;
+                await CancelScope.SleepAsync(TimeSpan.FromMilliseconds(200));
                 finished = true;
             });
-            await sleeping.Task;
-            time.Advance(TimeSpan.FromMilliseconds(200));
-            await run;
-        }, On(time));
+            Assert.Equal(TimeSpan.FromMilliseconds(200), clock.Elapsed);
+        });
 
         Assert.True(finished);
     }
@@ -1430,18 +1377,16 @@ public sealed class AnyioLevelCancellationTests
     public async Task FailAfterAsync_GroupInsideWithSleepingChildAndBody_SingleTimeoutException()
     {
         // Ports anyio test_timeout_error_with_multiple_cancellations.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
+            await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAfterAsync(TimeSpan.FromMilliseconds(100), async ct =>
                 await TaskGroup.RunAsync(async g =>
                 {
                     g.Start(async ct2 => await CancelScope.SleepAsync(TimeSpan.FromSeconds(2)));
                     await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
-                }));
-            time.Advance(TimeSpan.FromMilliseconds(100));
-            await Assert.ThrowsAsync<TimeoutException>(() => run);
-        }, On(time));
+                })));
+            Assert.Equal(TimeSpan.FromMilliseconds(100), clock.Elapsed);
+        });
     }
 
     // ------------------------------------------------------------------------------------------------
@@ -1660,13 +1605,12 @@ public sealed class AnyioLevelCancellationTests
     {
         // Ports anyio test_fail_after_reason / test_cancel_reason: a deadline says so, and a nested scope reports its
         // ancestor's reason with the ancestor as Scope.
-        var time = new FakeTimeProvider();
         ScopeCancelledException? ex = null;
         CancelReason? innerReason = null;
         CancelScope? outerScope = null, innerScope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
                 outerScope = CancelScope.Current;
                 await CancelScope.RunAsync(async inner =>
@@ -1683,10 +1627,9 @@ public sealed class AnyioLevelCancellationTests
                         throw;
                     }
                 });
-            });
-            time.Advance(TimeSpan.FromSeconds(1));
-            Assert.False(await run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
 
         Assert.Equal(CancelReasonKind.DeadlineExceeded, ex!.Reason.Kind);
         Assert.Equal("deadline exceeded", ex.Reason.Message);

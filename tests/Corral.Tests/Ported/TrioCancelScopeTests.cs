@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Threading;
 using System.Threading.Tasks;
+using Corral.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -454,11 +455,10 @@ public sealed class TrioCancelScopeTests
     public async Task Deadline_SetInsideThenBlockExited_NeverFires()
     {
         // Ports trio test_basic_timeout (a deadline on a scope that has already exited does nothing).
-        var time = new FakeTimeProvider();
         CancelScope? captured = null;
-        await CancelScope.RunAsync(async root =>
+        await CorralTest.RunAsync(async (clock, _) => await CancelScope.RunAsync(async root =>
         {
-            var start = time.GetUtcNow();
+            var start = clock.GetUtcNow();
             await CancelScope.RunAsync(scope =>
             {
                 captured = scope;
@@ -468,29 +468,27 @@ public sealed class TrioCancelScopeTests
                 return Task.CompletedTask;
             });
 
-            time.Advance(TimeSpan.FromSeconds(2));
-            await CancelScope.CheckpointAsync();
+            await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
             await CancelScope.CheckpointAsync();
             Assert.False(captured!.CancelCalled);
             Assert.False(root.IsCancellationRequested);
-        }, On(time));
+        }));
     }
 
     [Fact]
     public async Task Deadline_PassedWhileBlockRuns_SleepThrowsAndScopeAbsorbs()
     {
         // Ports trio test_basic_timeout (deadline given at entry, clock jumps past it).
-        var time = new FakeTimeProvider();
         CancelScope? captured = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await CancelScope.RunAsync(async scope =>
             {
                 captured = scope;
-                time.Advance(TimeSpan.FromSeconds(2));
                 await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan);
-            }, new CancelScopeOptions { Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(1) });
-        }, On(time));
+            }, new CancelScopeOptions { Deadline = clock.GetUtcNow() + TimeSpan.FromSeconds(1) });
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
 
         Assert.True(captured!.CancelCalled);
         Assert.True(captured.CancelledCaught);
@@ -500,16 +498,15 @@ public sealed class TrioCancelScopeTests
     public async Task Deadline_MovedEarlierIntoThePast_CancelsAtOnceAndEveryCheckpointThrows()
     {
         // Ports trio test_basic_timeout (changing the deadline).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var start = time.GetUtcNow();
+            var start = clock.GetUtcNow();
             await CancelScope.RunAsync(async scope =>
             {
                 await CancelScope.CheckpointAsync();
                 scope.Deadline = start + TimeSpan.FromSeconds(10);
                 await CancelScope.CheckpointAsync();
-                time.Advance(TimeSpan.FromSeconds(5));
+                clock.Advance(TimeSpan.FromSeconds(5));
                 await CancelScope.CheckpointAsync();
                 Assert.False(scope.CancelCalled);
                 scope.Deadline = start + TimeSpan.FromSeconds(1);
@@ -517,24 +514,23 @@ public sealed class TrioCancelScopeTests
                 await Steps.CheckpointThrows();
                 await Steps.CheckpointThrows();
             });
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task CheckpointAsync_AfterClockJumpsPastDeadline_Throws()
     {
         // Ports trio test_yield_briefly_checks_for_timeout.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await CancelScope.RunAsync(async scope =>
             {
                 await CancelScope.CheckpointAsync();
-                time.Advance(TimeSpan.FromSeconds(10));
+                clock.Advance(TimeSpan.FromSeconds(10));
                 var ex = await Steps.CheckpointThrows();
                 Assert.Equal(CancelReasonKind.DeadlineExceeded, ex.Reason.Kind);
             }, new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(5) });
-        }, On(time));
+        });
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Time.Testing;
+using Corral.Testing;
 using Xunit;
 
 namespace Corral.Tests;
@@ -297,38 +297,25 @@ public sealed class TrioNurseryTests
     public async Task StartAsync_ChildSleepsThenSignals_ValueReturnedAtSignalAndGroupWaitsForRest()
     {
         // Ports trio test_nursery_start (basic happy path, on a fake clock).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var t0 = time.GetUtcNow();
-            var secondSleep = Steps.Signal();
-            var gotValue = Steps.Signal();
             var value = 0;
-            var valueAt = DateTimeOffset.MinValue;
-            var run = TaskGroup.RunAsync(async g =>
+            var valueAt = TimeSpan.MinValue;
+            await TaskGroup.RunAsync(async g =>
             {
                 value = await g.StartAsync<int>(async (signal, ct) =>
                 {
                     await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
                     signal.Started(2);
-                    var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
-                    secondSleep.SetResult();
-                    await sleep;
+                    await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
                 });
-                valueAt = time.GetUtcNow();
-                gotValue.SetResult();
+                valueAt = clock.Elapsed;
             });
 
-            time.Advance(TimeSpan.FromSeconds(2));
-            await secondSleep.Task;
-            await gotValue.Task;
             Assert.Equal(2, value);
-            Assert.Equal(t0 + TimeSpan.FromSeconds(2), valueAt);
-            Assert.False(run.IsCompleted); // the group waits for the started child
-            time.Advance(TimeSpan.FromSeconds(2));
-            await run;
-            Assert.Equal(t0 + TimeSpan.FromSeconds(4), time.GetUtcNow());
-        }, new CancelScopeOptions { TimeProvider = time });
+            Assert.Equal(TimeSpan.FromSeconds(2), valueAt);
+            Assert.Equal(TimeSpan.FromSeconds(4), clock.Elapsed); // the group waited for the started child
+        });
     }
 
     [Fact]
@@ -411,13 +398,10 @@ public sealed class TrioNurseryTests
     public async Task StartAsync_StartingChildKeepsGroupOpen_GroupClosesOnlyAfterIt()
     {
         // Ports trio test_nursery_start_keeps_nursery_open (first half).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var t0 = time.GetUtcNow();
-            var secondSleep = Steps.Signal();
             TaskGroup? group2 = null;
-            var closedAt = DateTimeOffset.MinValue;
+            var closedAt = TimeSpan.MinValue;
             var run = TaskGroup.RunAsync(async g1 =>
             {
                 await TaskGroup.RunAsync(g2 =>
@@ -429,37 +413,29 @@ public sealed class TrioNurseryTests
                         {
                             await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
                             signal.Started(true);
-                            var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(3));
-                            secondSleep.SetResult();
-                            await sleep;
+                            await CancelScope.SleepAsync(TimeSpan.FromSeconds(3));
                         });
                     });
                     return Task.CompletedTask; // no child in group2 yet: only the starting one keeps it open
                 });
-                closedAt = time.GetUtcNow();
+                closedAt = clock.Elapsed;
             });
 
             Assert.False(group2!.IsClosed);
-            time.Advance(TimeSpan.FromSeconds(2));
-            await secondSleep.Task;
-            Assert.False(group2.IsClosed);
-            time.Advance(TimeSpan.FromSeconds(3));
             await run;
-            Assert.Equal(t0 + TimeSpan.FromSeconds(5), closedAt);
-        }, new CancelScopeOptions { TimeProvider = time });
+            Assert.Equal(TimeSpan.FromSeconds(5), closedAt); // open while the child started (2 s) and after, as its own (3 s)
+        });
     }
 
     [Fact]
     public async Task StartAsync_StartingChildCrashesBeforeStarted_GroupWaitsForItAndCallerGetsError()
     {
         // Ports trio test_nursery_start_keeps_nursery_open (second half: the child crashes and never enters the group).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var t0 = time.GetUtcNow();
             var callerCaught = false;
-            var closedAt = DateTimeOffset.MinValue;
-            var run = TaskGroup.RunAsync(async g1 =>
+            var closedAt = TimeSpan.MinValue;
+            await TaskGroup.RunAsync(async g1 =>
             {
                 await TaskGroup.RunAsync(g2 =>
                 {
@@ -474,16 +450,12 @@ public sealed class TrioNurseryTests
                     });
                     return Task.CompletedTask;
                 });
-                closedAt = time.GetUtcNow();
+                closedAt = clock.Elapsed;
             });
 
-            time.Advance(TimeSpan.FromSeconds(6));
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromSeconds(1));
-            await run;
             Assert.True(callerCaught);
-            Assert.Equal(t0 + TimeSpan.FromSeconds(7), closedAt);
-        }, new CancelScopeOptions { TimeProvider = time });
+            Assert.Equal(TimeSpan.FromSeconds(7), closedAt);
+        });
     }
 
     [Fact]

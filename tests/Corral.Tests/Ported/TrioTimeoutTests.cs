@@ -1,49 +1,48 @@
 using System;
 using System.Threading;
 using System.Threading.Tasks;
-using Microsoft.Extensions.Time.Testing;
+using Corral.Testing;
 using Xunit;
 
 namespace Corral.Tests;
 
 /// <summary>
 /// The semantics of trio's timeout tests (<c>src/trio/_tests/test_timeouts.py</c>) and the deadline parts of
-/// <c>test_run.py</c>, ported to Corral on a <see cref="FakeTimeProvider"/>: no test waits on the real clock.
+/// <c>test_run.py</c>, ported to Corral in <see cref="CorralTest.RunAsync(Func{VirtualClock, CancellationToken, Task}, CorralTestOptions?)"/>
+/// runs, as trio's own run on <c>MockClock(autojump_threshold=0)</c>: time jumps to the next deadline when every task
+/// waits, so no test waits on the real clock or advances one by hand, and each asserts the exact virtual instant.
 /// </summary>
 public sealed class TrioTimeoutTests
 {
-    private static CancelScopeOptions On(FakeTimeProvider time) => new() { TimeProvider = time };
 
     [Fact]
     public async Task SleepAsync_OnFakeClock_CompletesExactlyWhenClockReachesIt()
     {
         // Ports trio test_sleep (sleep and sleep_until take about the requested time).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             var sleep = CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
-            time.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
+            clock.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1));
             Assert.False(sleep.IsCompleted);
-            time.Advance(TimeSpan.FromTicks(1));
             await sleep;
-        }, On(time));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
     }
 
     [Fact]
     public async Task MoveOnAtAsync_DeadlineIsNow_SleepZeroThrowsAndResultIsFalse()
     {
         // Ports trio test_sleep (the trivial move_on_at: a deadline of "now" cancels even sleep(0)).
-        var time = new FakeTimeProvider();
         var after = false;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var completed = await CancelScope.MoveOnAtAsync(time.GetUtcNow(), async ct =>
+            var completed = await CancelScope.MoveOnAtAsync(clock.GetUtcNow(), async ct =>
             {
                 await CancelScope.SleepAsync(TimeSpan.Zero);
                 after = true;
             });
             Assert.False(completed);
-        }, On(time));
+        });
 
         Assert.False(after);
     }
@@ -52,18 +51,16 @@ public sealed class TrioTimeoutTests
     public async Task MoveOnAfterAsync_BodySleepsLonger_CutOffAtDeadlineAndScopeCaught()
     {
         // Ports trio test_move_on_after.
-        var time = new FakeTimeProvider();
         CancelScope? scope = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
                 scope = CancelScope.Current;
                 await CancelScope.SleepAsync(TimeSpan.FromSeconds(100));
-            });
-            time.Advance(TimeSpan.FromSeconds(1));
-            Assert.False(await run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
 
         Assert.True(scope!.CancelCalled);
         Assert.True(scope.CancelledCaught);
@@ -74,8 +71,7 @@ public sealed class TrioTimeoutTests
     public async Task RunAsync_ShieldedWithTimeout_ShieldsFromOuterUntilUnshielded()
     {
         // Ports trio test_context_shields_from_outer (move_on_after / fail_after with shield=True).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async outer =>
+        await CorralTest.RunAsync(async (_, _) => await CancelScope.RunAsync(async outer =>
         {
             await CancelScope.RunAsync(async inner =>
             {
@@ -85,29 +81,24 @@ public sealed class TrioTimeoutTests
                 var ex = await Steps.CheckpointThrows();
                 Assert.Same(outer, ex.Scope);
             }, new CancelScopeOptions { Shield = true, Timeout = TimeSpan.FromSeconds(1) });
-        }, On(time));
+        }));
     }
 
     [Fact]
     public async Task RunAsync_ShieldedWithTimeoutInCancelledOuter_MovesOnAtItsOwnDeadline()
     {
         // Ports trio test_move_on_after_moves_on_even_if_shielded.
-        var time = new FakeTimeProvider();
         CancelScope? inner = null;
-        await CancelScope.RunAsync(async outer =>
+        await CorralTest.RunAsync(async (clock, _) => await CancelScope.RunAsync(async outer =>
         {
             outer.Cancel();
-            var run = CancelScope.RunAsync(async scope =>
+            await CancelScope.RunAsync(async scope =>
             {
                 inner = scope;
                 await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan);
             }, new CancelScopeOptions { Shield = true, Timeout = TimeSpan.FromSeconds(1) });
-
-            time.Advance(TimeSpan.FromMilliseconds(999));
-            Assert.False(run.IsCompleted); // the outer cancellation did not reach it
-            time.Advance(TimeSpan.FromMilliseconds(1));
-            await run;
-        }, On(time));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed); // the outer cancellation did not reach it
+        }));
 
         Assert.True(inner!.CancelledCaught);
         Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.CancelReason!.Kind);
@@ -117,60 +108,50 @@ public sealed class TrioTimeoutTests
     public async Task FailAfterAsync_InsideShieldInCancelledOuter_ThrowsTimeoutAtItsOwnDeadline()
     {
         // Ports trio test_fail_after_fails_even_if_shielded.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async outer =>
+        await CorralTest.RunAsync(async (clock, _) => await CancelScope.RunAsync(async outer =>
         {
             outer.Cancel();
-            var run = CancelScope.ShieldAsync(async ct =>
+            await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.ShieldAsync(async ct =>
                 await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct2 =>
-                    await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan)));
-
-            time.Advance(TimeSpan.FromMilliseconds(999));
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromMilliseconds(1));
-            await Assert.ThrowsAsync<TimeoutException>(() => run);
-        }, On(time));
+                    await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan))));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        }));
     }
 
     [Fact]
     public async Task FailAtAsync_DeadlinePasses_ThrowsTimeoutWithCancellationInside()
     {
         // Ports trio test_fail (fail_at).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.FailAtAsync(time.GetUtcNow() + TimeSpan.FromSeconds(1), async ct =>
-                await CancelScope.SleepAsync(TimeSpan.FromSeconds(100)));
-            time.Advance(TimeSpan.FromSeconds(1));
-            var ex = await Assert.ThrowsAsync<TimeoutException>(() => run);
+            var ex = await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAtAsync(
+                clock.GetUtcNow() + TimeSpan.FromSeconds(1), async ct => await CancelScope.SleepAsync(TimeSpan.FromSeconds(100))));
             var inner = Assert.IsType<ScopeCancelledException>(ex.InnerException);
             Assert.Equal(CancelReasonKind.DeadlineExceeded, inner.Reason.Kind);
-        }, On(time));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
     }
 
     [Fact]
     public async Task FailAfterAsync_DeadlinePasses_ThrowsTimeout()
     {
         // Ports trio test_fail (fail_after).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
-                await CancelScope.SleepAsync(TimeSpan.FromSeconds(100)));
-            time.Advance(TimeSpan.FromSeconds(1));
-            var ex = await Assert.ThrowsAsync<TimeoutException>(() => run);
+            var ex = await Assert.ThrowsAsync<TimeoutException>(() => CancelScope.FailAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+                await CancelScope.SleepAsync(TimeSpan.FromSeconds(100))));
             Assert.IsAssignableFrom<OperationCanceledException>(ex.InnerException);
-        }, On(time));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
     }
 
     [Fact]
     public async Task FailAtAndFailAfter_BodyFinishesInTime_NoTimeout()
     {
         // Ports trio test_fail (fail_at(now + 100) / fail_after(100) around sleep(0)).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            await CancelScope.FailAtAsync(time.GetUtcNow() + TimeSpan.FromSeconds(100), async ct =>
+            await CancelScope.FailAtAsync(clock.GetUtcNow() + TimeSpan.FromSeconds(100), async ct =>
                 await CancelScope.SleepAsync(TimeSpan.Zero));
             await CancelScope.FailAfterAsync(TimeSpan.FromSeconds(100), async ct =>
                 await CancelScope.SleepAsync(TimeSpan.Zero));
@@ -180,7 +161,8 @@ public sealed class TrioTimeoutTests
                 return 42;
             });
             Assert.Equal(42, value);
-        }, On(time));
+            Assert.Equal(TimeSpan.Zero, clock.Elapsed);
+        });
     }
 
     [Fact]
@@ -219,24 +201,22 @@ public sealed class TrioTimeoutTests
     public async Task MoveOnAtAsync_DeadlineInThePast_IsAllowedAndCutsOffAtFirstCheckpoint()
     {
         // Ports trio test_timeouts_raise_value_error ("deadlines are allowed to be negative, but not delays").
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var completed = await CancelScope.MoveOnAtAsync(time.GetUtcNow() - TimeSpan.FromDays(1), async ct =>
+            var completed = await CancelScope.MoveOnAtAsync(clock.GetUtcNow() - TimeSpan.FromDays(1), async ct =>
                 await CancelScope.CheckpointAsync());
             Assert.False(completed);
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task MoveOnAfterAsync_OpenedAfterClockMoved_DeadlineMeasuredFromEntry()
     {
         // Ports trio test_timeout_deadline_on_entry.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            time.Advance(TimeSpan.FromSeconds(3));
-            var start = time.GetUtcNow();
+            await CancelScope.SleepAsync(TimeSpan.FromSeconds(3));
+            var start = clock.GetUtcNow();
             await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(5), async ct =>
             {
                 var scope = CancelScope.Current!;
@@ -247,86 +227,74 @@ public sealed class TrioTimeoutTests
                 Assert.Equal(start + TimeSpan.FromSeconds(3), CancelScope.CurrentDeadline);
                 await CancelScope.CheckpointAsync();
             });
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task Deadline_ClockOneTickShort_DoesNotFireEarly()
     {
         // Ports the "never early" guarantee of trio's mock-clock deadline tests (test_basic_timeout).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(5), async ct =>
                 await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan));
-            time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+            clock.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromTicks(1));
+            await CorralTest.WaitAllTasksBlockedAsync();
             Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromTicks(1));
             Assert.False(await run);
-        }, On(time));
+            Assert.Equal(TimeSpan.FromSeconds(5), clock.Elapsed);
+        });
     }
 
     [Fact]
     public async Task Deadline_MovedLaterBeforeItFired_FiresOnlyAtTheNewDeadline()
     {
         // Ports trio test_basic_timeout (changing the deadline while the scope runs) and anyio test_deadline_moved.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var start = time.GetUtcNow();
             CancelScope? scope = null;
-            var entered = Steps.Signal();
             var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
                 scope = CancelScope.Current;
-                var sleep = CancelScope.SleepAsync(Timeout.InfiniteTimeSpan);
-                entered.SetResult();
-                await sleep;
+                await CancelScope.SleepAsync(Timeout.InfiniteTimeSpan);
             });
-            await entered.Task;
-            scope!.Deadline = start + TimeSpan.FromSeconds(4);
-            time.Advance(TimeSpan.FromSeconds(3));
-            Assert.False(scope.CancelCalled);
-            Assert.False(run.IsCompleted);
-            time.Advance(TimeSpan.FromSeconds(1));
-            Assert.True(scope.CancelCalled);
+            scope!.Deadline = clock.Start + TimeSpan.FromSeconds(4);
             Assert.False(await run);
-        }, On(time));
+            Assert.True(scope.CancelCalled);
+            Assert.Equal(TimeSpan.FromSeconds(4), clock.Elapsed);
+        });
     }
 
     [Fact]
     public async Task Deadline_MovedLaterAfterItFired_StaysCancelled()
     {
         // Ports trio test_cancel_unbound ("never become un-cancelled") for a deadline that fired while running.
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
             await CancelScope.RunAsync(async scope =>
             {
-                time.Advance(TimeSpan.FromSeconds(1));
+                clock.Advance(TimeSpan.FromSeconds(1));
                 Assert.True(scope.CancelCalled);
-                scope.Deadline = time.GetUtcNow() + TimeSpan.FromHours(1);
+                scope.Deadline = clock.GetUtcNow() + TimeSpan.FromHours(1);
                 Assert.True(scope.IsCancellationRequested);
                 await Steps.CheckpointThrows();
                 await Steps.CheckpointThrows();
             }, new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(1) });
-        }, On(time));
+        });
     }
 
     [Fact]
     public async Task MoveOnAfterAsync_GenericBody_CutOffHasNoValueCompletedHasIt()
     {
         // Ports trio test_move_on_after for bodies with a value (Corral's ScopeResult<T>).
-        var time = new FakeTimeProvider();
-        await CancelScope.RunAsync(async root =>
+        await CorralTest.RunAsync(async (clock, runToken) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+            var cutOff = await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
                 await CancelScope.SleepAsync(TimeSpan.FromSeconds(2));
                 return 1;
             });
-            time.Advance(TimeSpan.FromSeconds(1));
-            var cutOff = await run;
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
             Assert.False(cutOff.Completed);
             Assert.False(cutOff.TryGetValue(out _));
             Assert.Throws<InvalidOperationException>(() => cutOff.Value);
@@ -338,7 +306,7 @@ public sealed class TrioTimeoutTests
             });
             Assert.True(quick.Completed);
             Assert.Equal(2, quick.Value);
-        }, On(time));
+        });
     }
 
     [Fact]
@@ -346,11 +314,10 @@ public sealed class TrioTimeoutTests
     {
         // Ports trio test_fail: TooSlowError belongs to fail_after's own deadline only. An enclosing deadline that fires
         // first cancels the body, and the FailAfter scope lets that cancellation pass to its owner.
-        var time = new FakeTimeProvider();
         Exception? seen = null;
-        await CancelScope.RunAsync(async _ =>
+        await CorralTest.RunAsync(async (clock, _) =>
         {
-            var run = CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
+            Assert.False(await CancelScope.MoveOnAfterAsync(TimeSpan.FromSeconds(1), async ct =>
             {
                 try
                 {
@@ -362,10 +329,9 @@ public sealed class TrioTimeoutTests
                     seen = e;
                     throw;
                 }
-            });
-            time.Advance(TimeSpan.FromSeconds(1));
-            Assert.False(await run);
-        }, On(time));
+            }));
+            Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+        });
 
         Assert.IsType<ScopeCancelledException>(seen);
     }
