@@ -13,7 +13,8 @@ namespace Corral.Analyzers;
 
 /// <summary>
 /// Fixes CORRAL0001: rethrow the cancellation (a trailing <c>return</c>, <c>continue</c> or <c>break</c>
-/// becomes <c>throw;</c>), or narrow the catch to cancellations that are not the caller's token's.
+/// becomes <c>throw;</c>), or narrow the catch to cancellations that are not the caller's token's (a filter the catch
+/// already had is kept, and the test joins it with <c>&amp;&amp;</c>).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(CORRAL0001CancellationSwallowedCodeFix))]
 [Shared]
@@ -46,11 +47,11 @@ public sealed class CORRAL0001CancellationSwallowedCodeFix : CodeFixProvider
 
             if (diagnostic.Properties.TryGetValue(CodeFacts.TokenProperty, out var token) && token is not null)
             {
-                var filter = SyntaxFactory.ParseExpression("!" + token + ".IsCancellationRequested");
+                var test = "!" + token + ".IsCancellationRequested";
                 context.RegisterCodeFix(
                     CodeAction.Create(
                         $"Handle only cancellations that do not come from '{token}'",
-                        c => ReplaceAsync(context.Document, catchClause, FixFacts.WithFilter(catchClause, filter), c),
+                        c => ReplaceAsync(context.Document, catchClause, FixFacts.AndFilter(catchClause, test), c),
                         equivalenceKey: "CORRAL0001.Filter"),
                     diagnostic);
             }

@@ -14,7 +14,8 @@ namespace Corral.Analyzers;
 /// <summary>
 /// Fixes CORRAL0007: filter the catch on the caller's token, so that only the timeout is read as a timeout and
 /// the caller's cancellation passes through: <c>catch (OperationCanceledException)</c> becomes
-/// <c>catch (OperationCanceledException) when (!ct.IsCancellationRequested)</c>.
+/// <c>catch (OperationCanceledException) when (!ct.IsCancellationRequested)</c>, and a filter that tested the linked
+/// source itself keeps its test and gains this one (<c>when (cts.IsCancellationRequested &amp;&amp; !ct.IsCancellationRequested)</c>).
 /// </summary>
 /// <remarks>
 /// The tokens come from the analyzer (<see cref="CORRAL0007TimeoutFromCancellationAnalyzer.CallerTokensProperty"/>):
@@ -54,7 +55,7 @@ public sealed class CORRAL0007TimeoutFromCancellationCodeFix : CodeFixProvider
             }
 
             var catchClause = root?.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.FirstAncestorOrSelf<CatchClauseSyntax>();
-            if (catchClause?.Declaration is null || catchClause.Filter is not null)
+            if (catchClause?.Declaration is null)
             {
                 continue;
             }
@@ -76,7 +77,7 @@ public sealed class CORRAL0007TimeoutFromCancellationCodeFix : CodeFixProvider
     {
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var test = string.Join(" && ", tokens.Select(t => "!" + t + ".IsCancellationRequested"));
-        var filtered = FixFacts.WithFilter(catchClause, SyntaxFactory.ParseExpression(test));
+        var filtered = FixFacts.AndFilter(catchClause, test);
 
         // Only the new clause is laid out ("when (…)"); the formatter is kept off the catch so its block stays as written.
         var filter = filtered.Filter!;

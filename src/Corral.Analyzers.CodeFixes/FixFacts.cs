@@ -33,6 +33,27 @@ internal static class FixFacts
         tree.Options is CSharpParseOptions { LanguageVersion: >= LanguageVersion.CSharp9 };
 
     /// <summary>
+    /// Gives the catch clause the filter <paramref name="test"/>, or, when it has one, its filter <c>&amp;&amp;</c>
+    /// <paramref name="test"/> (the old filter parenthesized when it binds looser than <c>&amp;&amp;</c>). The rest of the
+    /// clause is kept as written.
+    /// </summary>
+    public static CatchClauseSyntax AndFilter(CatchClauseSyntax catchClause, string test)
+    {
+        if (catchClause.Filter is not { } existing)
+        {
+            return WithFilter(catchClause, SyntaxFactory.ParseExpression(test));
+        }
+
+        var old = existing.FilterExpression.WithoutTrivia();
+        var left = old is BinaryExpressionSyntax { RawKind: (int)SyntaxKind.LogicalOrExpression or (int)SyntaxKind.CoalesceExpression }
+            or ConditionalExpressionSyntax or AssignmentExpressionSyntax or LambdaExpressionSyntax
+            ? "(" + old.ToFullString() + ")"
+            : old.ToFullString();
+        var combined = SyntaxFactory.ParseExpression(left + " && " + test);
+        return catchClause.WithFilter(existing.WithFilterExpression(combined));
+    }
+
+    /// <summary>
     /// Adds <paramref name="filter"/> to the catch clause, moving the line break that followed the declaration
     /// behind the filter.
     /// </summary>

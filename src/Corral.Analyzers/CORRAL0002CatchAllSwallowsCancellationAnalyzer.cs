@@ -17,8 +17,11 @@ namespace Corral.Analyzers;
 /// <c>CancellationToken</c> (not <c>None</c>) or calls into Corral;</item>
 /// <item>the block neither throws nor keeps the exception for later (see <see cref="CodeFacts.HandsExceptionOn"/>);</item>
 /// <item>no earlier clause of the same try catches <c>OperationCanceledException</c>;</item>
-/// <item>the filter, if any, provably admits cancellation (<c>e is not ArgumentException</c>, <c>attempt &lt; 3</c>); a filter
-/// that excludes it, singles it out, or that the analyzer cannot read is not flagged;</item>
+/// <item>the filter, if any, admits the caller's cancellation: read with the caller's token cancelled and nothing else
+/// (see <see cref="CallerFilterFacts"/>), it is true or may be true (<c>e is not ArgumentException</c>, <c>attempt &lt; 3</c>,
+/// <c>e is OperationCanceledException or TimeoutException</c>, <c>e is TaskCanceledException</c>). A filter that is false
+/// then (<c>e is not OperationCanceledException</c>), that reads the caller's own token (<c>!ct.IsCancellationRequested</c>),
+/// or that the analyzer cannot read is not flagged;</item>
 /// <item>it is not inside a <c>finally</c> block.</item>
 /// </list>
 /// </remarks>
@@ -73,14 +76,10 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
             return;
         }
 
-        if (catchClause.Filter is not null)
+        if (catchClause.Filter is not null
+            && CallerFilterFacts.Read(catchClause, model, types, cancellationToken).Verdict != CallerFilterVerdict.Admits)
         {
-            var variable = FilterFacts.ExceptionVariable(catchClause, model, cancellationToken);
-            var verdict = FilterFacts.Evaluate(catchClause.Filter.FilterExpression, variable, model, types, cancellationToken);
-            if (!FilterFacts.Admits(verdict))
-            {
-                return;
-            }
+            return;
         }
 
         context.ReportDiagnostic(Diagnostic.Create(

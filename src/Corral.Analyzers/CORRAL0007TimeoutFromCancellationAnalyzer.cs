@@ -13,11 +13,13 @@ namespace Corral.Analyzers;
 /// given a timeout, when that catch cannot tell the timeout from the caller's cancellation.
 /// </summary>
 /// <remarks>
-/// Flagged when an unfiltered catch of cancellation guards a try block that uses the token of a local
+/// Flagged when a catch of cancellation guards a try block that uses the token of a local
 /// <c>CancellationTokenSource</c> with a timeout (constructor argument or <c>CancelAfter</c>) and that source
-/// is linked to another token, or the try block also uses the caller's token. A filter such as
-/// <c>when (!ct.IsCancellationRequested)</c> tells the two apart and is not flagged; nor is a source with a
-/// timeout and no other token in play.
+/// is linked to another token, or the try block also uses the caller's token; and the catch has no filter, or a filter
+/// that still admits the caller's cancellation by what it tests: <c>when (timeoutCts.IsCancellationRequested)</c> or
+/// <c>when (timeoutCts.Token.IsCancellationRequested)</c> on the linked source itself (cancelled with the caller's
+/// token), <c>when (e is TaskCanceledException)</c>. A filter such as <c>when (!ct.IsCancellationRequested)</c> tells the
+/// two apart and is not flagged; nor is a source with a timeout and no other token in play.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0007TimeoutFromCancellationAnalyzer : DiagnosticAnalyzer

@@ -297,8 +297,8 @@ internal static class CodeFacts
 
     /// <summary>
     /// Whether <paramref name="node"/> uses a token that belongs to a caller or to a Corral scope: a
-    /// <c>CancellationToken</c> parameter, <c>scope.Token</c>, <c>CancelScope.CurrentToken</c>, or a Corral
-    /// checkpoint. Those are the cancellations a catch must not swallow. Returns the parameter's name when
+    /// <c>CancellationToken</c> parameter, <c>scope.Token</c>, <c>CancelScope.CurrentToken</c>, the token of a local source
+    /// linked to other tokens, or a Corral checkpoint. Those are the cancellations a catch must not swallow. Returns the parameter's name when
     /// the token is a plain parameter.
     /// </summary>
     public static bool UsesCallerToken(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken, out string? parameterName)
@@ -316,6 +316,11 @@ internal static class CodeFacts
                         return true;
                     }
 
+                    break;
+                case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" } linked
+                    when TokenFacts.IsLinkedSourceToken(linked, model, types, cancellationToken):
+                    // A local source linked to other tokens: the caller's cancellation reaches through it.
+                    found = true;
                     break;
                 case MemberAccessExpressionSyntax member when types.HasCorral:
                     var name = member.Name.Identifier.ValueText;
@@ -430,7 +435,7 @@ internal static class CodeFacts
         symbol is IFieldSymbol || symbol is IPropertySymbol { Parameters.IsEmpty: true };
 
     /// <summary>Whether the function that declares the local or parameter <paramref name="symbol"/> assigns it, or passes it by <c>ref</c> or <c>out</c>.</summary>
-    private static bool IsReassigned(ISymbol symbol, SemanticModel model, CancellationToken cancellationToken)
+    public static bool IsReassigned(ISymbol symbol, SemanticModel model, CancellationToken cancellationToken)
     {
         var declaration = symbol.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
         var function = declaration is null ? null : EnclosingFunction(declaration);

@@ -1,3 +1,6 @@
+using System;
+using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace Corral.Analyzers;
@@ -8,8 +11,16 @@ namespace Corral.Analyzers;
 /// </summary>
 public static class Descriptors
 {
-    /// <summary>The address that every rule's help link starts with; the page is <c>{ID}.md</c>.</summary>
-    public const string HelpLinkBase = "https://github.com/corral-dotnet/corral/blob/main/docs/analyzers/";
+    /// <summary>
+    /// The address that every rule's help link starts with; the page is <c>{ID}.md</c>. It is the build's
+    /// <c>RepositoryUrl</c> property (defined once in Directory.Build.props, overridable at pack time) followed by
+    /// <see cref="DocsPath"/>, read from the assembly's metadata once.
+    /// </summary>
+    /// <remarks>Declared before the descriptors: static initializers run in text order.</remarks>
+    public static string HelpLinkBase { get; } = ReadRepositoryUrl() + DocsPath;
+
+    /// <summary>Where the rule pages live in the repository, relative to its address: <c>/blob/main/docs/analyzers/</c>.</summary>
+    public const string DocsPath = "/blob/main/docs/analyzers/";
 
     /// <summary>The category of every Corral rule.</summary>
     public const string Category = "Reliability";
@@ -69,6 +80,22 @@ public static class Descriptors
         "The scope's cancellation token is not forwarded",
         "'{0}' can take a CancellationToken and is not given one while the scope's token '{1}' is in reach: this call cannot be cancelled by the scope",
         "A call that has a CancellationToken parameter or overload, made inside a Corral body without a token, cannot be cancelled by the scope or its deadline. Forward the scope's token.");
+
+    /// <summary>The <c>RepositoryUrl</c> the assembly was built with, without a trailing slash.</summary>
+    /// <exception cref="InvalidOperationException">The assembly carries no such metadata (a build outside this repository's props).</exception>
+    private static string ReadRepositoryUrl()
+    {
+        var url = typeof(Descriptors).Assembly
+            .GetCustomAttributes(typeof(AssemblyMetadataAttribute), inherit: false)
+            .OfType<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "RepositoryUrl")?.Value;
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            throw new InvalidOperationException("Corral.Analyzers was built without the RepositoryUrl assembly metadata that its help links need.");
+        }
+
+        return url!.TrimEnd('/');
+    }
 
     private static DiagnosticDescriptor Create(string id, string title, string message, string description) =>
         new(

@@ -32,9 +32,6 @@ internal enum FilterVerdict
 /// </summary>
 internal static class FilterFacts
 {
-    /// <summary>Whether a catch with this filter verdict catches cancellation.</summary>
-    public static bool Admits(FilterVerdict verdict) => verdict is FilterVerdict.AdmitsAll or FilterVerdict.Independent;
-
     public static FilterVerdict Evaluate(ExpressionSyntax filter, ISymbol? exceptionVariable, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
     {
         switch (filter)

@@ -19,7 +19,9 @@ internal static class TimeoutFacts
     /// <summary>
     /// The timeout source whose cancellation the catch clause cannot tell from the caller's: the try block
     /// uses its token, it has a timeout, and it is linked to another token (or the try block also uses the
-    /// caller's token). The catch clause must be unfiltered and catch cancellation.
+    /// caller's token). The catch clause must catch cancellation, and have no filter or one that still admits the
+    /// caller's cancellation by what it tests (<see cref="CallerFilterReading.AdmitsByCancellationTest"/>:
+    /// <c>when (timeoutCts.IsCancellationRequested)</c> on the linked source itself).
     /// </summary>
     public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
         AmbiguousTimeoutSource(catchClause, model, types, cancellationToken, out _);
@@ -36,10 +38,17 @@ internal static class TimeoutFacts
     public static ILocalSymbol? AmbiguousTimeoutSource(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken, out ImmutableArray<ExpressionSyntax> callerTokens)
     {
         callerTokens = ImmutableArray<ExpressionSyntax>.Empty;
-        if (catchClause.Filter is not null
-            || catchClause.Block.DescendantNodes().OfType<ThrowStatementSyntax>().Any(t => t.Expression is null)
+        if (catchClause.Block.DescendantNodes().OfType<ThrowStatementSyntax>().Any(t => t.Expression is null)
             || catchClause.Parent is not TryStatementSyntax tryStatement
             || !types.IsCancellationException(CodeFacts.CaughtType(catchClause, model, cancellationToken)))
+        {
+            return null;
+        }
+
+        // A filter that tells the two apart (on the caller's token) is the fix; one that tests the timeout's own linked
+        // source, or the exception's type, still lets the caller's cancellation in and reads it as the timeout.
+        if (catchClause.Filter is not null
+            && !CallerFilterFacts.Read(catchClause, model, types, cancellationToken).AdmitsByCancellationTest)
         {
             return null;
         }

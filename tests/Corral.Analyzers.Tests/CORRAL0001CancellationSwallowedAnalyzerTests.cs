@@ -174,6 +174,113 @@ public class CORRAL0001CancellationSwallowedAnalyzerTests
         }
         """);
 
+    // The filter meant "our own timeout fired" and negated it: every cancellation that is not the timeout, the
+    // caller's included, is swallowed.
+    [Fact]
+    public Task Filter_NegatesOwnTimeoutSource_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            async Task<string?> FetchAsync(System.Net.Http.HttpClient http, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                try
+                {
+                    return await http.GetStringAsync("https://example.org", linked.Token);
+                }
+                {|CORRAL0001:catch (OperationCanceledException)|} when (!timeout.IsCancellationRequested)
+                {
+                    Console.WriteLine("cancelled");
+                    return null;
+                }
+            }
+
+            async Task<string?> ByTokenAsync(System.Net.Http.HttpClient http, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                try
+                {
+                    return await http.GetStringAsync("https://example.org", linked.Token);
+                }
+                {|CORRAL0001:catch (OperationCanceledException e)|} when (e.CancellationToken != timeout.Token)
+                {
+                    return null;
+                }
+            }
+
+            async Task ByTypeAsync(CancellationToken ct)
+            {
+                try
+                {
+                    await Task.Delay(1000, ct);
+                }
+                {|CORRAL0001:catch (OperationCanceledException e)|} when (e is TaskCanceledException)
+                {
+                }
+            }
+        }
+        """);
+
+    // The correct twins: the own, unlinked timeout source tested positively; the caller's token; a link with no timeout
+    // (it is cancelled exactly when the caller is: a decision about the caller's cancellation); other conditions.
+    [Fact]
+    public Task Filter_TellsCancellationsApart_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            bool _disposed;
+
+            async Task<string?> A(System.Net.Http.HttpClient http, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                try { return await http.GetStringAsync("https://example.org", linked.Token); }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested) { return null; }
+            }
+
+            async Task<string?> B(System.Net.Http.HttpClient http, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                try { return await http.GetStringAsync("https://example.org", linked.Token); }
+                catch (OperationCanceledException e) when (e.CancellationToken == timeout.Token) { return null; }
+            }
+
+            async Task D(CancellationToken ct, CancellationToken stopping)
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
+                try { await Task.Delay(1, linked.Token); }
+                catch (OperationCanceledException) when (linked.IsCancellationRequested) { Console.WriteLine("stopping"); }
+            }
+
+            async Task E(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (OperationCanceledException) when (_disposed) { }
+            }
+
+            async Task F(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (OperationCanceledException e) when (e is TaskCanceledException && !ct.IsCancellationRequested) { }
+            }
+        }
+        """);
+
+    // A try block that reaches the caller only through a linked source is still the caller's cancellation.
+    [Fact]
+    public Task Catch_AroundLinkedSourceToken_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            async Task A(CancellationToken ct, CancellationToken stopping)
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, stopping);
+                try { await Task.Delay(1, linked.Token); }
+                {|CORRAL0001:catch (OperationCanceledException)|} { }
+            }
+        }
+        """);
+
     [Fact]
     public Task Catch_OwnTokenSource_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
@@ -337,6 +444,39 @@ public class CORRAL0001CancellationSwallowedAnalyzerTests
                     await Task.Delay(1000, ct);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    Console.WriteLine("timed out");
+                }
+            }
+        }
+        """, actionIndex: 1);
+
+    [Fact]
+    public Task Fix_Filter_JoinsExistingFilter() => VerifyFix.CodeFixAsync(Usings + """
+        class C
+        {
+            async Task WaitAsync(CancellationToken ct)
+            {
+                try
+                {
+                    await Task.Delay(1000, ct);
+                }
+                {|CORRAL0001:catch (OperationCanceledException e)|} when (e is TaskCanceledException)
+                {
+                    Console.WriteLine("timed out");
+                }
+            }
+        }
+        """, Usings + """
+        class C
+        {
+            async Task WaitAsync(CancellationToken ct)
+            {
+                try
+                {
+                    await Task.Delay(1000, ct);
+                }
+                catch (OperationCanceledException e) when (e is TaskCanceledException && !ct.IsCancellationRequested)
                 {
                     Console.WriteLine("timed out");
                 }

@@ -83,6 +83,93 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
         }
         """);
 
+    // Filters that name cancellation and still let the caller's in: a cancellation is always an
+    // OperationCanceledException, often a TaskCanceledException (Task.Delay, HttpClient).
+    [Fact]
+    public Task CatchException_FilterAdmitsCancellationByType_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            int _misses;
+
+            async Task A(CancellationToken ct)
+            {
+                while (true)
+                {
+                    try { await Task.Delay(1000, ct); }
+                    {|CORRAL0002:catch (Exception e)|} when (e is OperationCanceledException or TimeoutException) { _misses++; }
+                }
+            }
+
+            async Task B(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception ex)|} when (ex is TaskCanceledException) { }
+            }
+
+            async Task D(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception ex)|} when (ex.GetType() == typeof(OperationCanceledException)) { }
+            }
+
+            async Task E(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception ex)|} when (ex is System.Net.Http.HttpRequestException || ex is TaskCanceledException) { }
+            }
+
+            async Task F(int attempt, CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception ex)|} when (ShouldRetry(ex) && attempt < 3) { }
+            }
+
+            // Excludes the two types it names, and still admits every other subtype (Corral's ScopeCancelledException).
+            async Task G(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                {|CORRAL0002:catch (Exception ex)|} when (ex.GetType() != typeof(OperationCanceledException) && ex is not TaskCanceledException) { }
+            }
+
+            static bool ShouldRetry(Exception ex) => ex is System.Net.Http.HttpRequestException or TaskCanceledException;
+        }
+        """);
+
+    [Fact]
+    public Task CatchException_FilterNamesCancellationCorrectly_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            async Task A(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception ex) when (ex is TaskCanceledException && !ct.IsCancellationRequested) { }
+            }
+
+            async Task B(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception ex) when (ex.GetType() == typeof(TimeoutException)) { }
+            }
+
+            async Task E(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception ex) when (IsTransient(ex)) { }
+            }
+
+            async Task F(CancellationToken ct)
+            {
+                try { await Task.Delay(1, ct); }
+                catch (Exception) when (ct.IsCancellationRequested) { Console.WriteLine("stopping"); }
+            }
+
+            static bool IsTransient(Exception ex)
+            {
+                return ex is System.Net.Http.HttpRequestException;
+            }
+        }
+        """);
+
     [Fact]
     public Task CatchException_Rethrows_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
@@ -445,4 +532,47 @@ public class CORRAL0002CatchAllSwallowsCancellationAnalyzerTests
             }
         }
         """, actionIndex: 1);
+
+    [Fact]
+    public Task Fix_Filter_NarrowsTypeTestFilter() => VerifyFix.CodeFixAsync(Usings + """
+        class C
+        {
+            int _misses;
+
+            async Task LoopAsync(CancellationToken ct)
+            {
+                while (true)
+                {
+                    try
+                    {
+                        await Task.Delay(1000, ct);
+                    }
+                    {|CORRAL0002:catch (Exception e)|} when (e is OperationCanceledException or TimeoutException)
+                    {
+                        _misses++;
+                    }
+                }
+            }
+        }
+        """, Usings + """
+        class C
+        {
+            int _misses;
+
+            async Task LoopAsync(CancellationToken ct)
+            {
+                while (true)
+                {
+                    try
+                    {
+                        await Task.Delay(1000, ct);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException && (e is OperationCanceledException or TimeoutException))
+                    {
+                        _misses++;
+                    }
+                }
+            }
+        }
+        """);
 }

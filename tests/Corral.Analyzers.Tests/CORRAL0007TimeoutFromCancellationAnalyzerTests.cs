@@ -56,6 +56,93 @@ public class CORRAL0007TimeoutFromCancellationAnalyzerTests
         }
         """);
 
+    // The filter tests the timeout's own source; it is linked to the caller's token, so a shutdown makes it true too.
+    [Fact]
+    public Task FilterOnLinkedTimeoutSource_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            async Task<string> GetAsync(HttpClient http, string url, CancellationToken ct)
+            {
+                using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeoutCts.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    return await http.GetStringAsync(url, timeoutCts.Token);
+                }
+                {|CORRAL0007:catch (OperationCanceledException)|} when (timeoutCts.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"GET {url} took longer than 5 s");
+                }
+            }
+
+            async Task<bool> PingAsync(HttpClient http, CancellationToken ct)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(1000);
+                try
+                {
+                    await http.GetAsync("https://example.org", cts.Token);
+                    return true;
+                }
+                {|CORRAL0007:catch (TaskCanceledException)|} when (cts.Token.IsCancellationRequested)
+                {
+                    return false;
+                }
+            }
+
+            async Task<bool> ByTokenAsync(HttpClient http, CancellationToken ct)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(1000);
+                try
+                {
+                    await http.GetAsync("https://example.org", cts.Token);
+                    return true;
+                }
+                {|CORRAL0007:catch (OperationCanceledException e)|} when (e.CancellationToken == cts.Token)
+                {
+                    return false;
+                }
+            }
+        }
+        """);
+
+    // The correct twins: the filter on the caller's token (alone or beside the source), and a fresh, unlinked timeout
+    // source that a linked source combines with the caller's token.
+    [Fact]
+    public Task FilterTellsTimeoutApart_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class C
+        {
+            async Task<string> A(HttpClient http, string url, CancellationToken ct)
+            {
+                using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeoutCts.CancelAfter(TimeSpan.FromSeconds(5));
+                try { return await http.GetStringAsync(url, timeoutCts.Token); }
+                catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !ct.IsCancellationRequested) { throw new TimeoutException(); }
+            }
+
+            async Task<string> B(HttpClient http, string url, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+                try { return await http.GetStringAsync(url, linked.Token); }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested) { throw new TimeoutException(); }
+            }
+
+            async Task<bool> D(HttpClient http, CancellationToken ct)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                try
+                {
+                    await http.GetAsync("https://example.org", timeout.Token);
+                    await Task.Delay(10, ct);
+                    return true;
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested) { return false; }
+            }
+        }
+        """);
+
     [Fact]
     public Task Disambiguated_NotFlagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
@@ -386,6 +473,43 @@ public class CORRAL0007TimeoutFromCancellationAnalyzerTests
                 catch (TaskCanceledException) when (!ct.IsCancellationRequested)
                 {
                     return null;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Fix_FilterOnLinkedSource_KeepsItAndAddsCallersToken() => VerifyFix.CodeFixAsync(Usings + """
+        class C
+        {
+            async Task<string> GetAsync(HttpClient http, string url, CancellationToken ct)
+            {
+                using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeoutCts.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    return await http.GetStringAsync(url, timeoutCts.Token);
+                }
+                {|CORRAL0007:catch (OperationCanceledException)|} when (timeoutCts.IsCancellationRequested || url.Length == 0)
+                {
+                    throw new TimeoutException($"GET {url} took longer than 5 s");
+                }
+            }
+        }
+        """, Usings + """
+        class C
+        {
+            async Task<string> GetAsync(HttpClient http, string url, CancellationToken ct)
+            {
+                using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeoutCts.CancelAfter(TimeSpan.FromSeconds(5));
+                try
+                {
+                    return await http.GetStringAsync(url, timeoutCts.Token);
+                }
+                catch (OperationCanceledException) when ((timeoutCts.IsCancellationRequested || url.Length == 0) && !ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"GET {url} took longer than 5 s");
                 }
             }
         }

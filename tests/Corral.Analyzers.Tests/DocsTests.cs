@@ -1,7 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Reflection;
 using System.Text;
+using System.Text.RegularExpressions;
 using Corral.Analyzers.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Xunit;
@@ -67,13 +69,30 @@ public class DocsTests
     public void HelpLink_EveryRule_PointsAtItsPage(string id)
     {
         var descriptor = RuleCatalog.Descriptors.Single(d => d.Id == id);
-        Assert.Equal(Descriptors.HelpLinkBase + id + ".md", descriptor.HelpLinkUri);
+
+        // The build's RepositoryUrl property, as this test project was built with it: the analyzers were built in the
+        // same build, from the same Directory.Build.props and command line.
+        var repositoryUrl = typeof(DocsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "RepositoryUrl").Value;
+        Assert.False(string.IsNullOrEmpty(repositoryUrl), "the test project was built without RepositoryUrl");
+        Assert.Equal(repositoryUrl!.TrimEnd('/') + "/blob/main/docs/analyzers/" + id + ".md", descriptor.HelpLinkUri);
 
         // The link is the repository's blob address: the path after the branch must exist here.
         const string Branch = "/blob/main/";
         var relative = descriptor.HelpLinkUri.Substring(descriptor.HelpLinkUri.IndexOf(Branch, StringComparison.Ordinal) + Branch.Length);
         Assert.True(File.Exists(RepoPaths.Combine(relative)), $"{descriptor.HelpLinkUri} points at a missing file");
         Assert.True(Uri.IsWellFormedUriString(descriptor.HelpLinkUri, UriKind.Absolute));
+    }
+
+    [Fact]
+    public void RepositoryUrl_DirectoryBuildProps_DefinesItOnceAndOverridably()
+    {
+        // One definition, and a conditional one: a value given on the command line (/p:RepositoryUrl=...) or by the
+        // packaging build must win over the default.
+        var props = File.ReadAllText(RepoPaths.Combine("Directory.Build.props"));
+        var definitions = Regex.Matches(props, @"<RepositoryUrl(\s[^>]*)?>").Select(m => m.Value).ToList();
+        Assert.Single(definitions);
+        Assert.Contains("Condition=\"'$(RepositoryUrl)' == ''\"", definitions[0], StringComparison.Ordinal);
     }
 
     [Theory]

@@ -38,6 +38,8 @@ public class PackageTests
                 {
                     _ = Task.Delay(10);
                     group.Start(ct => Task.Delay(10, CancellationToken.None));
+                    group.StartAsync(async (started, ct) => { started.Started(); await Task.Delay(10, ct); });
+                    Thread.Sleep(10);
                     await Task.Yield();
                 });
             }
@@ -74,13 +76,17 @@ public class PackageTests
 
         var work = Directory.CreateTempSubdirectory("corral-pack-").FullName;
         var version = $"0.0.0-packtest.{Environment.ProcessId}.{Stopwatch.GetTimestamp()}";
+
+        // The help links come from the RepositoryUrl property given at pack time: a value set on the command line must
+        // reach the rules a user's build reports.
+        const string RepositoryUrl = "https://example.org/corral-packtest/repo";
         try
         {
             var feed = Path.Combine(work, "feed");
             var pack = Run(
                 RepoPaths.Root,
                 "pack", corralProject, "-c", "Release", "-o", feed, "-nologo",
-                $"-p:PackageVersion={version}");
+                $"-p:PackageVersion={version}", $"-p:RepositoryUrl={RepositoryUrl}");
             Skip.If(pack.ExitCode != 0, "could not pack Corral (the library may be mid-edit):\n" + Tail(pack.Output));
 
             using (var package = ZipFile.OpenRead(Path.Combine(feed, $"Corral.{version}.nupkg")))
@@ -110,6 +116,7 @@ public class PackageTests
                     <Nullable>enable</Nullable>
                     <ImplicitUsings>disable</ImplicitUsings>
                     <TreatWarningsAsErrors>false</TreatWarningsAsErrors>
+                    <ErrorLog>build.sarif,version=2.1</ErrorLog>
                   </PropertyGroup>
                   <ItemGroup>
                     <PackageReference Include="Corral" Version="{version}" />
@@ -123,10 +130,15 @@ public class PackageTests
 
             var build = Run(app, "build", "--no-restore", "-nologo");
             Assert.True(build.ExitCode == 0, "the throwaway project did not build:\n" + Tail(build.Output));
-            foreach (var id in new[] { "CORRAL0001", "CORRAL0002", "CORRAL0004", "CORRAL0005" })
+            foreach (var id in new[] { "CORRAL0001", "CORRAL0002", "CORRAL0004", "CORRAL0005", "CORRAL0009", "CORRAL0012" })
             {
                 Assert.True(build.Output.Contains($"warning {id}", StringComparison.Ordinal), $"the build did not report {id}:\n" + Tail(build.Output));
             }
+
+            // The compiler's SARIF log carries each rule's help link as the user's IDE and CI see it.
+            var sarif = File.ReadAllText(Path.Combine(app, "build.sarif"));
+            Assert.Contains($"\"helpUri\": \"{RepositoryUrl}/blob/main/docs/analyzers/CORRAL0001.md\"", sarif, StringComparison.Ordinal);
+            Assert.DoesNotContain("github.com/corral-dotnet", sarif, StringComparison.Ordinal);
         }
         finally
         {
