@@ -28,6 +28,24 @@ internal static class FixFacts
             ? name
             : "System." + name;
 
+    /// <summary>
+    /// The shortest name of the type <paramref name="metadataName"/> (<c>System.Threading.Tasks.Task</c>) that binds to it at
+    /// <paramref name="position"/>: the simple name when a using brings it in and nothing closer hides it, else the
+    /// qualified name.
+    /// </summary>
+    public static string TypeName(SemanticModel model, int position, string metadataName)
+    {
+        var type = model.Compilation.GetTypeByMetadataName(metadataName);
+        var simple = metadataName.Substring(metadataName.LastIndexOf('.') + 1);
+        // Task and Task<T> share the simple name: only the ones of the same arity (and namespaces) compete.
+        var bound = model.LookupNamespacesAndTypes(position, name: simple)
+            .Where(s => s is INamespaceSymbol || (s is INamedTypeSymbol named && named.Arity == type?.Arity))
+            .ToList();
+        return type is not null && bound.Count == 1 && SymbolEqualityComparer.Default.Equals(bound[0], type)
+            ? simple
+            : metadataName;
+    }
+
     /// <summary>Whether the document's language version has <c>is not</c> patterns (C# 9).</summary>
     public static bool HasNotPatterns(SyntaxTree tree) =>
         tree.Options is CSharpParseOptions { LanguageVersion: >= LanguageVersion.CSharp9 };

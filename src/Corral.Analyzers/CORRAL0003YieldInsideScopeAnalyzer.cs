@@ -20,6 +20,9 @@ namespace Corral.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0003YieldInsideScopeAnalyzer : DiagnosticAnalyzer
 {
+    /// <summary>The key of the diagnostic property present when the iterator has the simple shape the code fix rewrites.</summary>
+    internal const string SimpleShapeProperty = "SimpleShape";
+
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.YieldInsideScope);
 
@@ -64,10 +67,34 @@ public sealed class CORRAL0003YieldInsideScopeAnalyzer : DiagnosticAnalyzer
 
             if (scope is not null)
             {
-                context.ReportDiagnostic(Diagnostic.Create(Descriptors.YieldInsideScope, yield.GetLocation(), scope));
+                var properties = HasSimpleShape(function!, method, context.SemanticModel.Compilation, types)
+                    ? ImmutableDictionary<string, string?>.Empty.Add(SimpleShapeProperty, "true")
+                    : ImmutableDictionary<string, string?>.Empty;
+                context.ReportDiagnostic(Diagnostic.Create(Descriptors.YieldInsideScope, yield.GetLocation(), properties, scope));
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the iterator can be turned into <c>SafeProducer.ProduceAsync</c> mechanically: a method (not a local
+    /// function) with a block body returning <c>IAsyncEnumerable&lt;T&gt;</c>, at most one <c>CancellationToken</c>
+    /// parameter and that one marked <c>[EnumeratorCancellation]</c>, in a compilation that has Corral's
+    /// <c>SafeProducer</c>.
+    /// </summary>
+    private static bool HasSimpleShape(SyntaxNode function, IMethodSymbol method, Compilation compilation, KnownTypes types)
+    {
+        if (function is not MethodDeclarationSyntax { Body: not null }
+            || !SymbolEqualityComparer.Default.Equals(method.ReturnType.OriginalDefinition, types.AsyncEnumerableOfT)
+            || compilation.GetTypeByMetadataName("Corral.SafeProducer") is not { } safeProducer
+            || safeProducer.GetMembers("ProduceAsync").IsEmpty)
+        {
+            return false;
+        }
+
+        var tokens = method.Parameters.Where(p => types.IsCancellationToken(p.Type)).ToList();
+        return tokens.Count == 0
+            || (tokens.Count == 1 && tokens[0].GetAttributes().Any(a => a.AttributeClass?.Name == "EnumeratorCancellationAttribute"));
     }
 
     private static string? ScopeOf(UsingStatementSyntax @using, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Linq;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -49,35 +50,7 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
     {
         var invocation = (InvocationExpressionSyntax)context.Node;
         var model = context.SemanticModel;
-        if (model.GetSymbolInfo(invocation, context.CancellationToken).Symbol is not IMethodSymbol method
-            || IsCorralApi(method)
-            || method.Name == "GetAsyncEnumerator"
-            || (method.Name is "Run" or "StartNew" or "ContinueWith" && method.ContainingType.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks"))
-        {
-            return;
-        }
-
-        if (invocation.ArgumentList.Arguments.Any(a => types.IsCancellationToken(model.GetTypeInfo(a.Expression, context.CancellationToken).ConvertedType)))
-        {
-            return;
-        }
-
-        string? parameterName = null;
-        var optional = method.Parameters.FirstOrDefault(p => types.IsCancellationToken(p.Type));
-        if (optional is not null)
-        {
-            // The token parameter exists and was left to its default.
-            if (!optional.IsOptional)
-            {
-                return;
-            }
-
-            // Positional only when it lands on the token parameter; otherwise the fix names it.
-            var positional = optional.Ordinal == invocation.ArgumentList.Arguments.Count
-                && invocation.ArgumentList.Arguments.All(a => a.NameColon is null);
-            parameterName = positional ? null : optional.Name;
-        }
-        else if (!HasTokenOverload(method, types))
+        if (!LeavesTokenOut(invocation, model, types, out var parameterName, context.CancellationToken))
         {
             return;
         }
@@ -114,6 +87,47 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
             properties,
             invocation.Expression.ToString(),
             token));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="invocation"/> calls a method that can take a <c>CancellationToken</c> (an optional token
+    /// parameter, or an overload with one more, trailing, token parameter) and passes none. Corral's own methods,
+    /// <c>GetAsyncEnumerator</c> and the scheduling token of <c>Task.Run</c>, <c>StartNew</c> and <c>ContinueWith</c> do
+    /// not count. <paramref name="parameterName"/> names the token parameter when a fix must pass it by name.
+    /// </summary>
+    internal static bool LeavesTokenOut(InvocationExpressionSyntax invocation, SemanticModel model, KnownTypes types, out string? parameterName, CancellationToken cancellationToken)
+    {
+        parameterName = null;
+        if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is not IMethodSymbol method
+            || IsCorralApi(method)
+            || method.Name == "GetAsyncEnumerator"
+            || (method.Name is "Run" or "StartNew" or "ContinueWith" && method.ContainingType.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks"))
+        {
+            return false;
+        }
+
+        if (invocation.ArgumentList.Arguments.Any(a => types.IsCancellationToken(model.GetTypeInfo(a.Expression, cancellationToken).ConvertedType)))
+        {
+            return false;
+        }
+
+        var optional = method.Parameters.FirstOrDefault(p => types.IsCancellationToken(p.Type));
+        if (optional is not null)
+        {
+            // The token parameter exists and was left to its default.
+            if (!optional.IsOptional)
+            {
+                return false;
+            }
+
+            // Positional only when it lands on the token parameter; otherwise the fix names it.
+            var positional = optional.Ordinal == invocation.ArgumentList.Arguments.Count
+                && invocation.ArgumentList.Arguments.All(a => a.NameColon is null);
+            parameterName = positional ? null : optional.Name;
+            return true;
+        }
+
+        return HasTokenOverload(method, types);
     }
 
     private static bool IsCorralApi(IMethodSymbol method)

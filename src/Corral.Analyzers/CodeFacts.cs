@@ -207,7 +207,9 @@ internal static class CodeFacts
 
     /// <summary>
     /// The Corral method that receives <paramref name="function"/> as an argument, when the function is a
-    /// lambda or anonymous method passed straight to a member of <c>TaskGroup</c> or <c>CancelScope</c>.
+    /// lambda or anonymous method passed straight to a member of <c>TaskGroup</c> or <c>CancelScope</c>, or to another
+    /// method of the <c>Corral</c> namespace (<c>SafeProducer.ProduceAsync</c>, <c>StructuredParallel.ForEachAsync</c>,
+    /// <c>group.ProduceAsync</c>, …) that hands the lambda a scope's token, a <c>CancelScope</c> or a <c>TaskGroup</c>.
     /// </summary>
     public static IMethodSymbol? CorralMethodReceiving(SyntaxNode? function, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
     {
@@ -220,7 +222,21 @@ internal static class CodeFacts
 
         var info = model.GetSymbolInfo(invocation, cancellationToken);
         var method = info.Symbol as IMethodSymbol ?? info.CandidateSymbols.OfType<IMethodSymbol>().FirstOrDefault();
-        return method is not null && types.IsCorralEntryType(method.ContainingType) ? method : null;
+        if (method is null)
+        {
+            return null;
+        }
+
+        if (types.IsCorralEntryType(method.ContainingType))
+        {
+            return method;
+        }
+
+        return method.ContainingType?.ContainingNamespace is { Name: "Corral", ContainingNamespace.IsGlobalNamespace: true }
+            && model.GetSymbolInfo(function, cancellationToken).Symbol is IMethodSymbol lambda
+            && lambda.Parameters.Any(p => types.IsCancellationToken(p.Type) || types.IsCorralEntryType(p.Type))
+            ? method
+            : null;
     }
 
     /// <summary>

@@ -81,6 +81,41 @@ public static class Descriptors
         "'{0}' can take a CancellationToken and is not given one while the scope's token '{1}' is in reach: this call cannot be cancelled by the scope",
         "A call that has a CancellationToken parameter or overload, made inside a Corral body without a token, cannot be cancelled by the scope or its deadline. Forward the scope's token.");
 
+    /// <summary>CORRAL0009: a wait inside a Corral body that blocks the thread, which no scope can cut.</summary>
+    public static readonly DiagnosticDescriptor BlockingWaitInBody = Create(
+        "CORRAL0009",
+        "A blocking wait inside a Corral body",
+        "'{0}' blocks the thread, and no scope can cut it: the scope's cancellation and deadline wait until it returns",
+        "Thread.Sleep, Task.Wait, .Result, GetAwaiter().GetResult() and the token-less waits of SemaphoreSlim and its kin block the thread inside a task group or cancel scope. A cancelled scope or a passed deadline cannot interrupt them, and the thread is taken from the pool for the whole wait. Await the asynchronous form with the scope's token, or CancelScope.SleepAsync.");
+
+    /// <summary>CORRAL0010: a timeout scope whose body has nothing its token or a checkpoint can cut.</summary>
+    public static readonly DiagnosticDescriptor UncuttableTimeoutBody = Create(
+        "CORRAL0010",
+        "A timeout whose body nothing can cut",
+        "Nothing in the body of '{0}' observes its token or reaches a checkpoint: the deadline cannot interrupt it, and '{0}' returns only when the body has finished",
+        "A timeout cancels its scope's token when the deadline passes; code that never looks at that token, and reaches no Corral checkpoint, runs on to its end. The timeout then bounds nothing: it only decides, afterwards, what the call returns. Pass the body's token to the work it does.");
+
+    /// <summary>CORRAL0011: the task group a body receives escapes the body.</summary>
+    public static readonly DiagnosticDescriptor GroupEscapesBody = Create(
+        "CORRAL0011",
+        "The task group escapes its body",
+        "The task group '{0}' escapes its body ({1}): once the body and its children have ended the group is closed, and a Start there throws InvalidOperationException",
+        "A task group lives as long as its body and children. Stored in a field, returned, or captured by a callback that runs later (an event handler, a timer, a token registration), it is used after it closed, where Start throws. Start the work from the body or a child while the group is open, or give the long-lived object a group of its own.");
+
+    /// <summary>CORRAL0012: the task that <c>group.StartAsync</c> returns is not awaited.</summary>
+    public static readonly DiagnosticDescriptor StartAsyncNotAwaited = Create(
+        "CORRAL0012",
+        "The task from StartAsync is not awaited",
+        "The task from '{0}' is not awaited: until the child calls Started it runs under the caller's scope, which may end first, and its failure before then is lost",
+        "StartAsync starts a child and completes when the child signals Started; until then the child runs in the caller's scope, and an exception before Started faults the returned task, not the group. A dropped task leaves the child in a scope that may have ended and loses that exception. Await it.");
+
+    /// <summary>CORRAL0013: a <c>CancelScope</c> or <c>TaskGroup</c> kept in a variable and used after its block ended.</summary>
+    public static readonly DiagnosticDescriptor UsedAfterBlockEnded = Create(
+        "CORRAL0013",
+        "A cancel scope or task group is used after its block ended",
+        "'{0}' is used after the block of '{1}' ended: {2}",
+        "A cancel scope or task group kept in a variable outlives its block, but most of it does not: Start on a closed group throws, the token of an exited scope is no longer cancelled by its ancestors or its deadline, and a deadline or shield set then has no effect. Reading its state (CancelledCaught, CancelCalled) and Cancel are fine.");
+
     /// <summary>The <c>RepositoryUrl</c> the assembly was built with, without a trailing slash.</summary>
     /// <exception cref="InvalidOperationException">The assembly carries no such metadata (a build outside this repository's props).</exception>
     private static string ReadRepositoryUrl()

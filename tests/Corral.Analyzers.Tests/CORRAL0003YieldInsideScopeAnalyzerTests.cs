@@ -1,5 +1,6 @@
 using System.Threading.Tasks;
 using Xunit;
+using VerifyFix = Corral.Analyzers.Tests.Verifiers.Verify<Corral.Analyzers.CORRAL0003YieldInsideScopeAnalyzer, Corral.Analyzers.CORRAL0003YieldInsideScopeCodeFix>;
 using VerifyRule = Corral.Analyzers.Tests.Verifiers.Verify<Corral.Analyzers.CORRAL0003YieldInsideScopeAnalyzer>;
 
 namespace Corral.Analyzers.Tests;
@@ -130,4 +131,128 @@ public class CORRAL0003YieldInsideScopeAnalyzerTests
             }
         }
         """);
+
+    // The doc example: the body's uses of the method's token read a source linked to it and to the producer's token, so
+    // a token given straight to the method still stops the producer; each yield becomes a write. Both yields of the
+    // method are fixed by one rewrite (Fix All included).
+    [Fact]
+    public Task Fix_SimpleIterator_BecomesSafeProducer() => VerifyFix.CodeFixAsync(Usings + """
+        using System.Linq;
+        using Corral;
+
+        class C
+        {
+            public async IAsyncEnumerable<int> ReadAsync(int count, [EnumeratorCancellation] CancellationToken ct = default)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                for (var i = 0; i < count; i++)
+                {
+                    await Task.Delay(10, timeout.Token);
+                    if (i == 7)
+                    {
+                        yield break;
+                    }
+
+                    [|yield return i;|]
+                }
+
+                [|yield return -1;|]
+            }
+        }
+        """, Usings + """
+        using System.Linq;
+        using Corral;
+
+        class C
+        {
+            public IAsyncEnumerable<int> ReadAsync(int count, CancellationToken ct = default) => SafeProducer.ProduceAsync<int>(async (writer, producerToken) =>
+            {
+                using var tokens = CancellationTokenSource.CreateLinkedTokenSource(ct, producerToken);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(tokens.Token);
+                timeout.CancelAfter(TimeSpan.FromSeconds(30));
+                for (var i = 0; i < count; i++)
+                {
+                    await Task.Delay(10, timeout.Token);
+                    if (i == 7)
+                    {
+                        return;
+                    }
+
+                    await writer.WriteAsync(i, tokens.Token);
+                }
+
+                await writer.WriteAsync(-1, tokens.Token);
+            });
+        }
+        """);
+
+    // No token parameter: the producer's token is the one to write with.
+    [Fact]
+    public Task Fix_IteratorWithoutToken_WritesWithProducerToken() => VerifyFix.CodeFixAsync(Usings + """
+        using Corral;
+
+        class C
+        {
+            async IAsyncEnumerable<string> LinesAsync()
+            {
+                using (var cts = new CancellationTokenSource(1000))
+                {
+                    await Task.Delay(10, cts.Token);
+                    [|yield return "first";|]
+                }
+            }
+        }
+        """, Usings + """
+        using Corral;
+
+        class C
+        {
+            IAsyncEnumerable<string> LinesAsync() => SafeProducer.ProduceAsync<string>(async (writer, producerToken) =>
+            {
+                using (var cts = new CancellationTokenSource(1000))
+                {
+                    await Task.Delay(10, cts.Token);
+                    await writer.WriteAsync("first", producerToken);
+                }
+            });
+        }
+        """);
+
+    // Not the simple shape (a local function; an enumerator; two tokens): no fix.
+    [Fact]
+    public Task Fix_OtherShapes_NotOffered() => VerifyFix.CodeFixAsync(OtherShapes, OtherShapes);
+
+    private const string OtherShapes = Usings + """
+        using Corral;
+
+        class C
+        {
+            IAsyncEnumerable<int> Read()
+            {
+                return Inner();
+
+                async IAsyncEnumerable<int> Inner()
+                {
+                    using var cts = new CancellationTokenSource();
+                    await Task.Yield();
+                    [|yield return 1;|]
+                }
+            }
+
+            async IAsyncEnumerator<int> EnumerateAsync()
+            {
+                using var cts = new CancellationTokenSource();
+                await Task.Yield();
+                [|yield return 1;|]
+            }
+
+            async IAsyncEnumerable<int> TwoTokensAsync(CancellationToken first, [EnumeratorCancellation] CancellationToken second = default)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(first, second);
+                await Task.Yield();
+                [|yield return 1;|]
+            }
+        }
+        """;
 }

@@ -10,7 +10,9 @@ internal static class CorralStub
     public const string Source = """
         #nullable enable
         using System;
+        using System.Collections.Generic;
         using System.Threading;
+        using System.Threading.Channels;
         using System.Threading.Tasks;
 
         namespace Corral
@@ -18,6 +20,7 @@ internal static class CorralStub
             public sealed class CancelScopeOptions
             {
                 public TimeSpan? Timeout { get; set; }
+                public DateTimeOffset? Deadline { get; set; }
             }
 
             public sealed class CancelScope
@@ -25,6 +28,10 @@ internal static class CorralStub
                 public CancellationToken Token => default;
                 public bool IsCancellationRequested => false;
                 public bool Shield { get; set; }
+                public DateTimeOffset? Deadline { get; set; }
+                public bool CancelCalled => false;
+                public bool CancelledCaught => false;
+                public bool IsExited => false;
                 public void Cancel(string? reason = null) { }
                 public static CancelScope? Current => null;
                 public static CancellationToken CurrentToken => default;
@@ -45,6 +52,27 @@ internal static class CorralStub
                 public void Started(T value) { }
             }
 
+            public sealed class StartSignal
+            {
+                public void Started() { }
+            }
+
+            public sealed class SafeProducerOptions
+            {
+                public int Capacity { get; set; }
+            }
+
+            public static class SafeProducer
+            {
+                public static IAsyncEnumerable<T> ProduceAsync<T>(Func<ChannelWriter<T>, CancellationToken, Task> producer, SafeProducerOptions? options = null) => throw null!;
+                public static IAsyncEnumerable<T> ProduceAsync<T>(Func<CancellationToken, IAsyncEnumerable<T>> source, SafeProducerOptions? options = null) => throw null!;
+            }
+
+            public static class StructuredParallel
+            {
+                public static Task ForEachAsync<T>(IEnumerable<T> source, Func<T, CancellationToken, Task> body) => Task.CompletedTask;
+            }
+
             public sealed class TaskGroup
             {
                 public CancelScope Scope => new CancelScope();
@@ -54,6 +82,8 @@ internal static class CorralStub
                 public void Start(Func<CancellationToken, Task> work, string? name = null) { }
                 public Task<T> Start<T>(Func<CancellationToken, Task<T>> work, string? name = null) => work(default);
                 public Task<T> StartAsync<T>(Func<StartSignal<T>, CancellationToken, Task> work, string? name = null) => Task.FromResult(default(T)!);
+                public Task StartAsync(Func<StartSignal, CancellationToken, Task> work, string? name = null) => Task.CompletedTask;
+                public bool IsClosed => false;
             }
 
             public class TaskGroupException : AggregateException
