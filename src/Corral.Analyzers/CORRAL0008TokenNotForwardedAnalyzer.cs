@@ -17,7 +17,8 @@ namespace Corral.Analyzers;
 /// that already pass a token, Corral's own methods (they observe the ambient scope), <c>GetAsyncEnumerator</c>
 /// (an iterator's token binds through <c>[EnumeratorCancellation]</c>), calls inside a lambda nested in the body
 /// (<c>Task.Run(() =&gt; …)</c>, a LINQ selector: their own context), the scheduling token of
-/// <c>Task.Run</c>, <c>TaskFactory.StartNew</c> and <c>ContinueWith</c>, calls in <c>finally</c> and
+/// <c>Task.Run</c>, <c>TaskFactory.StartNew</c> and <c>ContinueWith</c>, synchronous waits (<c>SemaphoreSlim.Wait</c>,
+/// <c>Task.Wait</c>: CORRAL0009 reports them, and awaits instead of blocking with a token), calls in <c>finally</c> and
 /// <c>catch</c> blocks, and bodies that discard their token (<c>_ =&gt; …</c>).
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
@@ -101,6 +102,7 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
         if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is not IMethodSymbol method
             || IsCorralApi(method)
             || method.Name == "GetAsyncEnumerator"
+            || CORRAL0009BlockingWaitInBodyAnalyzer.IsBlockingWaitWithTokenOverload(method, types)
             || (method.Name is "Run" or "StartNew" or "ContinueWith" && method.ContainingType.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks"))
         {
             return false;

@@ -162,6 +162,23 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
         context.ReportDiagnostic(Diagnostic.Create(Descriptors.BlockingWaitInBody, wait.GetLocation(), properties, text));
     }
 
+    /// <summary>
+    /// Whether <paramref name="method"/> is a synchronous wait that has a token-taking overload (<c>SemaphoreSlim.Wait</c>,
+    /// <c>Task.Wait</c>, …): CORRAL0008 leaves those to this rule, whose fix awaits instead of blocking with a token.
+    /// </summary>
+    internal static bool IsBlockingWaitWithTokenOverload(IMethodSymbol method, KnownTypes types)
+    {
+        var type = method.ContainingType;
+        return method.Name switch
+        {
+            "Wait" => IsSystemThreading(type, "SemaphoreSlim") || IsSystemThreading(type, "ManualResetEventSlim")
+                || IsSystemThreading(type, "CountdownEvent") || (types.IsTaskLike(type) && !method.IsStatic),
+            "WaitAll" or "WaitAny" => method.IsStatic && SymbolEqualityComparer.Default.Equals(type, types.Task),
+            "SignalAndWait" => IsSystemThreading(type, "Barrier"),
+            _ => false,
+        };
+    }
+
     /// <summary>Whether <paramref name="node"/> is code of a Corral body itself (not of a lambda nested in it).</summary>
     private static bool IsInBody(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
         CodeFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(node), model, types, cancellationToken) is not null;

@@ -17,8 +17,8 @@ namespace Corral.Analyzers;
 /// Flagged, where the group is:</para>
 /// <list type="bullet">
 /// <item>stored in a field or property, when the type starts children through that member (calls <c>Start</c>,
-/// <c>StartAsync</c>, <c>ProduceAsync</c> or <c>StartSender</c> on it, or hands it on); a member only ever cancelled or
-/// read is harmless, since <c>Cancel</c> after the end is allowed;</item>
+/// <c>StartAsync</c>, <c>ProduceAsync</c> or <c>StartSender</c> on it, or on a local it copies it to); a member only ever
+/// cancelled, read or passed to a method is not flagged, since <c>Cancel</c> after the end is allowed;</item>
 /// <item>added to a collection held by a field, property or outer variable;</item>
 /// <item>returned by the body (<c>RunAsync&lt;TaskGroup&gt;</c>);</item>
 /// <item>used to start a child in a callback that runs later: an event handler (<c>+=</c>), a token registration
@@ -156,7 +156,9 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
 
     /// <summary>
     /// Whether the type that declares the field or property <paramref name="member"/> starts children through it (in this
-    /// file): calls a start method on it, or hands it on (an argument, a return, an assignment elsewhere).
+    /// file): calls a start method on it (<c>_group.Start(…)</c>, <c>_group?.StartAsync(…)</c>), or on a local it copied
+    /// it to (<c>var group = _group; group.Start(…)</c>). A member only cancelled, read, or passed to a method is not
+    /// flagged: <c>Cancel</c> after the end is allowed, and what a callee does with it is not seen here.
     /// </summary>
     private static bool StartsChildrenThrough(ISymbol member, SemanticModel model, CancellationToken cancellationToken)
     {
@@ -167,7 +169,8 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
                 continue;
             }
 
-            foreach (var identifier in reference.GetSyntax(cancellationToken).DescendantNodes().OfType<IdentifierNameSyntax>())
+            var declaration = reference.GetSyntax(cancellationToken);
+            foreach (var identifier in declaration.DescendantNodes().OfType<IdentifierNameSyntax>())
             {
                 if (identifier.Identifier.ValueText != member.Name
                     || !SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol, member))
@@ -177,23 +180,40 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
 
                 ExpressionSyntax read = identifier.Parent is MemberAccessExpressionSyntax { Name: var name } qualified && name == identifier ? qualified : identifier;
                 read = Outermost(read);
-                switch (read.Parent)
+                if (StartsThrough(read))
                 {
-                    case MemberAccessExpressionSyntax { Name: var started } access when access.Expression == read && s_startMethods.Contains(started.Identifier.ValueText):
-                    case ConditionalAccessExpressionSyntax { WhenNotNull: InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax { Name: var bound } } }
-                        when s_startMethods.Contains(bound.Identifier.ValueText):
-                    case ArgumentSyntax:
-                    case ReturnStatementSyntax:
-                    case ArrowExpressionClauseSyntax:
-                        return true;
-                    case AssignmentExpressionSyntax assignment when assignment.Right == read:
-                        return true;
+                    return true;
+                }
+
+                // Copied to a local: the local's uses, one step.
+                var copy = read.Parent switch
+                {
+                    AssignmentExpressionSyntax assignment when assignment.Right == read => model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol as ILocalSymbol,
+                    EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator } => model.GetDeclaredSymbol(declarator, cancellationToken) as ILocalSymbol,
+                    _ => null,
+                };
+                if (copy is not null && CodeFacts.EnclosingFunction(read) is { } function
+                    && function.DescendantNodes().OfType<IdentifierNameSyntax>().Any(i =>
+                        i.Identifier.ValueText == copy.Name
+                        && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, cancellationToken).Symbol, copy)
+                        && StartsThrough(Outermost(i))))
+                {
+                    return true;
                 }
             }
         }
 
         return false;
     }
+
+    /// <summary>Whether a start method is called on <paramref name="read"/>.</summary>
+    private static bool StartsThrough(ExpressionSyntax read) => read.Parent switch
+    {
+        MemberAccessExpressionSyntax { Name: var started } access => access.Expression == read && s_startMethods.Contains(started.Identifier.ValueText),
+        ConditionalAccessExpressionSyntax { WhenNotNull: InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax { Name: var bound } } } conditional =>
+            conditional.Expression == read && s_startMethods.Contains(bound.Identifier.ValueText),
+        _ => false,
+    };
 
     /// <summary>
     /// When <paramref name="use"/> sits in a lambda or local function nested in the body that runs later than the body's

@@ -19,8 +19,9 @@ namespace Corral.Analyzers;
 /// local of the enclosing method; then a use of that local after the statement of the <c>await</c>.</para>
 /// <para>Flagged uses, the ones that act as if the block were still running: <c>Start</c>, <c>Start&lt;T&gt;</c>,
 /// <c>StartAsync</c>, <c>ProduceAsync</c>, <c>StartSender</c> on a group (they throw on a closed group); <c>Token</c>
-/// of a scope or of <c>group.Scope</c> (an exited scope is unlinked: its ancestors and its deadline no longer cancel
-/// that token); setting <c>Deadline</c> or <c>Shield</c> (no effect). Not flagged: reading the outcome
+/// of a scope or of <c>group.Scope</c> handed to work, as an argument or kept in a variable (an exited scope is
+/// unlinked: its ancestors and its deadline no longer cancel that token; reading its state is fine); setting
+/// <c>Deadline</c> or <c>Shield</c> (no effect). Not flagged: reading the outcome
 /// (<c>CancelledCaught</c>, <c>CancelCalled</c>, <c>CancelReason</c>, <c>IsCancellationRequested</c>), which is what such
 /// a variable is for, and <c>Cancel</c>, which is allowed after the block. A local assigned again after the call is
 /// left alone.</para>
@@ -168,7 +169,7 @@ public sealed class CORRAL0013UsedAfterBlockEndedAnalyzer : DiagnosticAnalyzer
             {
                 (_, true) when name is not null && s_startMethods.Contains(name) =>
                     "the group is closed, and starting a child there throws InvalidOperationException",
-                ("Token", false) =>
+                ("Token", false) when HandsOn(member!) =>
                     "the scope has exited, so its ancestors and its deadline no longer cancel this token",
                 ("Deadline" or "Shield", false) when member?.Parent is AssignmentExpressionSyntax assignment && assignment.Left == member =>
                     $"setting {name} on an exited scope has no effect",
@@ -183,6 +184,28 @@ public sealed class CORRAL0013UsedAfterBlockEndedAnalyzer : DiagnosticAnalyzer
                 context.ReportDiagnostic(Diagnostic.Create(Descriptors.UsedAfterBlockEnded, Location.Create(member.SyntaxTree, span), text, block, consequence));
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the token read by <paramref name="token"/> is handed to work: passed as an argument or kept
+    /// (<c>var t = saved.Token</c>, <c>x = saved.Token</c>). Reading its state (<c>saved.Token.IsCancellationRequested</c>)
+    /// is not.
+    /// </summary>
+    private static bool HandsOn(ExpressionSyntax token)
+    {
+        var outer = token;
+        while (outer.Parent is ParenthesizedExpressionSyntax or CastExpressionSyntax)
+        {
+            outer = (ExpressionSyntax)outer.Parent;
+        }
+
+        return outer.Parent switch
+        {
+            ArgumentSyntax => true,
+            EqualsValueClauseSyntax => true,
+            AssignmentExpressionSyntax assignment => assignment.Right == outer,
+            _ => false,
+        };
     }
 
     /// <summary>Where the member's name ends in a member access or conditional access.</summary>

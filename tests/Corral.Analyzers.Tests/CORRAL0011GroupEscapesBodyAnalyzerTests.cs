@@ -34,6 +34,26 @@ public class CORRAL0011GroupEscapesBodyAnalyzerTests
         """);
 
     [Fact]
+    public Task StoredInField_StartedThroughACopy_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
+        class Poller
+        {
+            private TaskGroup? _group;
+
+            public Task RunAsync() => TaskGroup.RunAsync(g =>
+            {
+                _group = [|g|];
+                return Task.CompletedTask;
+            });
+
+            public void Poke()
+            {
+                var group = _group;
+                group?.Start(ct => Task.Delay(1, ct));
+            }
+        }
+        """);
+
+    [Fact]
     public Task ReturnedAddedOrCapturedByLaterCallback_Flagged() => VerifyRule.AnalyzerAsync(Usings + """
         class C
         {
@@ -98,6 +118,21 @@ public class CORRAL0011GroupEscapesBodyAnalyzerTests
             });
 
             public void Stop() => _current?.Cancel("stop");
+
+            // Copied under a lock, cancelled, and described: never started through.
+            public void Dispose()
+            {
+                TaskGroup? group;
+                lock (this)
+                {
+                    group = _current;
+                }
+
+                group?.Scope.Cancel("disposed");
+                Describe(group);
+            }
+
+            static void Describe(TaskGroup? group) => Console.WriteLine(group);
 
             static void StartWorkers(TaskGroup group) => group.Start(ct => Task.Delay(1, ct));
         }

@@ -28,6 +28,7 @@ public class CORRAL0013UsedAfterBlockEndedAnalyzerTests
                     await Task.Delay(1, scope.Token);
                 });
                 await http.GetStringAsync("https://example.org", [|saved!.Token|]);
+                var kept = [|saved.Token|];
                 [|saved.Deadline|] = DateTimeOffset.UtcNow.AddSeconds(5);
             }
 
@@ -41,7 +42,8 @@ public class CORRAL0013UsedAfterBlockEndedAnalyzerTests
                 });
                 [|workers!.Start|](ct => Task.Delay(1, ct));
                 [|workers?.StartAsync|](async (started, ct) => { started.Started(); await Task.Delay(1, ct); });
-                Console.WriteLine([|workers!.Scope.Token|].IsCancellationRequested);
+                Console.WriteLine(workers!.Scope.Token.IsCancellationRequested);
+                await Task.Delay(1, [|workers!.Scope.Token|]);
             }
 
             async Task D()
@@ -73,6 +75,7 @@ public class CORRAL0013UsedAfterBlockEndedAnalyzerTests
                 }, new CancelScopeOptions { Timeout = TimeSpan.FromSeconds(1) });
                 saved!.Cancel();
                 Console.WriteLine(saved.CancelCalled);
+                Console.WriteLine(saved.Token.IsCancellationRequested);
                 return saved.CancelledCaught;
             }
 

@@ -118,7 +118,7 @@ public class DocsTests
     [Fact]
     public void CodeFixes_RequiredRules_HaveFixes()
     {
-        foreach (var id in new[] { "CORRAL0001", "CORRAL0002", "CORRAL0004", "CORRAL0005", "CORRAL0007" })
+        foreach (var id in new[] { "CORRAL0001", "CORRAL0002", "CORRAL0003", "CORRAL0004", "CORRAL0005", "CORRAL0007", "CORRAL0009", "CORRAL0012" })
         {
             Assert.True(RuleCatalog.HasCodeFix(id), $"{id} has no code fix");
         }

@@ -124,7 +124,7 @@ public sealed class PriceCache : IAsyncDisposable
             {
                 return await FetchPriceAsync(sku, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ShouldRetry(ex) && attempt < 3) // missed: CORRAL0002
+            catch (Exception ex) when (ShouldRetry(ex) && attempt < 3) // expect: CORRAL0002
             {
                 _log.Warn($"attempt {attempt} for {sku} failed", ex);
             }
