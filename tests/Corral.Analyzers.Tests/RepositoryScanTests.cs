@@ -38,8 +38,11 @@ public class RepositoryScanTests
         "grpc.core.api", "grpc.net.client", "grpc.net.common", "grpc.aspnetcore.server", "google.protobuf",
     };
 
-    /// <summary>The projects other projects reference, in build order: compiled first, and referenced by all after them.</summary>
-    private static readonly string[] s_libraries = { "src/Corral", "src/Corral.Hosting", "src/Corral.AspNetCore", "tools/corral" };
+    /// <summary>
+    /// The projects other projects reference, in build order: compiled first, and referenced by all after them. Any other
+    /// library under <c>src/</c> (but the analyzers) follows these.
+    /// </summary>
+    private static readonly string[] s_libraries = { "src/Corral", "src/Corral.Hosting", "src/Corral.AspNetCore", "src/Corral.Testing" };
 
     private readonly ITestOutputHelper _output;
 
@@ -52,9 +55,15 @@ public class RepositoryScanTests
 
         var references = (await FrameworkReferencesAsync()).AddRange(PackageReferences());
         var compilations = new List<CSharpCompilation>();
-        foreach (var library in s_libraries)
+        var libraries = s_libraries.Where(l => Directory.Exists(RepoPaths.Combine(l)))
+            .Concat(Directory.GetDirectories(RepoPaths.Combine("src"))
+                .Select(d => "src/" + Path.GetFileName(d))
+                .Where(l => !l.StartsWith("src/Corral.Analyzers", StringComparison.Ordinal) && !s_libraries.Contains(l))
+                .OrderBy(l => l, StringComparer.Ordinal))
+            .Select(l => (Directory: l, Kind: OutputKind.DynamicallyLinkedLibrary))
+            .Concat(Directory.GetDirectories(RepoPaths.Combine("tools")).Select(d => (Directory: "tools/" + Path.GetFileName(d), Kind: OutputKind.ConsoleApplication)));
+        foreach (var (library, kind) in libraries)
         {
-            var kind = library.StartsWith("tools/", StringComparison.Ordinal) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
             var compilation = Compile(kind, references, library);
             compilations.Add(compilation);
             references = references.Add(compilation.ToMetadataReference());
