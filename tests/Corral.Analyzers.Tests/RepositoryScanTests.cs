@@ -35,7 +35,7 @@ public class RepositoryScanTests
         "xunit.assert", "xunit.extensibility.core", "xunit.extensibility.execution", "xunit.abstractions", "xunit.skippablefact", "cscheck",
         "microsoft.extensions.timeprovider.testing", "microsoft.coyote.core", "microsoft.coyote.test", "mono.cecil",
         "microsoft.diagnostics.netcore.client", "microsoft.diagnostics.tracing.traceevent",
-        "grpc.core.api", "grpc.net.client", "grpc.net.common", "grpc.aspnetcore.server", "google.protobuf",
+        "grpc.core.api", "grpc.net.client", "grpc.net.common", "grpc.aspnetcore.server", "google.protobuf", "microsoft.playwright", "microsoft.bcl.asyncinterfaces",
     };
 
     /// <summary>
