@@ -36,11 +36,12 @@ public class RepositoryScanTests
         "microsoft.extensions.timeprovider.testing", "microsoft.coyote.core", "microsoft.coyote.test", "mono.cecil",
         "microsoft.diagnostics.netcore.client", "microsoft.diagnostics.tracing.traceevent",
         "grpc.core.api", "grpc.net.client", "grpc.net.common", "grpc.aspnetcore.server", "google.protobuf", "microsoft.playwright", "microsoft.bcl.asyncinterfaces",
+        "grpc.net.clientfactory", "grpc.aspnetcore.server.clientfactory",
     };
 
     /// <summary>
     /// The projects other projects reference, in build order: compiled first, and referenced by all after them. Any other
-    /// library under <c>src/</c> (but the analyzers) follows these.
+    /// library under <c>src/</c> (but the analyzers, and folders without a project such as <c>src/Shared</c>) follows these.
     /// </summary>
     private static readonly string[] s_libraries = { "src/Corral", "src/Corral.Hosting", "src/Corral.AspNetCore", "src/Corral.Testing" };
 
@@ -59,6 +60,7 @@ public class RepositoryScanTests
             .Concat(Directory.GetDirectories(RepoPaths.Combine("src"))
                 .Select(d => "src/" + Path.GetFileName(d))
                 .Where(l => !l.StartsWith("src/Corral.Analyzers", StringComparison.Ordinal) && !s_libraries.Contains(l))
+                .Where(l => Directory.GetFiles(RepoPaths.Combine(l), "*.csproj").Length > 0)
                 .OrderBy(l => l, StringComparer.Ordinal))
             .Select(l => (Directory: l, Kind: OutputKind.DynamicallyLinkedLibrary))
             .Concat(Directory.GetDirectories(RepoPaths.Combine("tools")).Select(d => (Directory: "tools/" + Path.GetFileName(d), Kind: OutputKind.ConsoleApplication)));
@@ -104,7 +106,9 @@ public class RepositoryScanTests
 
     /// <summary>
     /// Compiles the project in <paramref name="relativeDirectory"/> under its project file's name, with the
-    /// <c>InternalsVisibleTo</c> attributes its project file declares (the SDK generates them; nothing does here).
+    /// <c>InternalsVisibleTo</c> attributes its project file declares (the SDK generates them; nothing does here), the
+    /// files it links from elsewhere (<c>&lt;Compile Include="..\Shared\…"&gt;</c>), and the gRPC code that a build generated
+    /// under <c>obj/</c> from its protos, when there is one.
     /// </summary>
     private static CSharpCompilation Compile(OutputKind kind, IEnumerable<MetadataReference> references, string relativeDirectory)
     {
@@ -116,10 +120,20 @@ public class RepositoryScanTests
             : Regex.Matches(File.ReadAllText(project), "<InternalsVisibleTo Include=\"([^\"]+)\"").Select(m => m.Groups[1].Value);
         var generated = ImplicitUsings + "\n" + string.Concat(friends.Select(f => $"[assembly: System.Runtime.CompilerServices.InternalsVisibleTo(\"{f}\")]\n"));
 
+        var linked = project is null
+            ? Enumerable.Empty<string>()
+            : Regex.Matches(File.ReadAllText(project), "<Compile Include=\"([^\"]+\\.cs)\"")
+                .Select(m => Path.GetFullPath(Path.Combine(directory, m.Groups[1].Value.Replace('\\', Path.DirectorySeparatorChar))))
+                .Where(File.Exists);
+        var protos = Path.Combine(directory, "obj", "Debug", "net10.0", "Protos");
+        var generatedGrpc = Directory.Exists(protos) ? Directory.GetFiles(protos, "*.cs") : Array.Empty<string>();
+
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var trees = Directory.EnumerateFiles(directory, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                 && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Concat(linked)
+            .Concat(generatedGrpc)
             .Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), parse, path: f))
             .Append(CSharpSyntaxTree.ParseText(generated, parse, path: "Generated.g.cs"));
         return CSharpCompilation.Create(
