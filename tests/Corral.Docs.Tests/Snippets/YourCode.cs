@@ -89,6 +89,14 @@ public static class YourCode
     public static Task ScanAsync(string shard, ChannelSender<Result> sender, CancellationToken ct) => Task.CompletedTask;
     public static void Merge(Result result) { }
     public static SemaphoreSlim gate { get; } = new(1);
+    public static Task SaveAsync(string page, CancellationToken ct) => Task.CompletedTask;
+
+    // The analyzer pages (docs/analyzers/CORRAL00nn.md).
+    public static Task SyncWork() => Task.CompletedTask;
+    public static Task WorkAsync(CancellationToken ct) => Task.CompletedTask;
+    public static Task PrepareAsync(CancellationToken ct) => Task.CompletedTask;
+    public static Task PollAsync(CancellationToken ct) => Task.CompletedTask;
+    public static CancellationToken outerToken { get; } = CancellationToken.None;
     public static OrderStore store { get; } = new();
     public static object cache { get; } = new();
     public static void Recompute(object cache) { }
