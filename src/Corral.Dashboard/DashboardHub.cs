@@ -9,22 +9,44 @@
 // frame waiting (a bounded channel of 1 that drops the older frame), so a slow page skips frames instead of queuing them
 // or slowing the others. A page that opens while the loop runs gets the latest frame at once.
 //
+// THE LOOP'S LIFE. Subscribe starts a loop when none runs. The loop alternates two phases, both in its own flow:
+//
+//   StartWatching -> [capture, offer, wait the interval]* -> (no page left) -> StopWatching -> (a page came meanwhile?)
+//        ^                                                                                      |yes            |no
+//        +--------------------------------------------------------------------------------------+      clear _loop, end
+//
+// So the source's StartWatching and StopWatching are called by one flow, in turn: they cannot overlap, by construction
+// (an earlier version started a second loop that awaited the first; that held too, but only as long as every path kept
+// the chain, and a test could not tell a loop waiting for its predecessor from one not yet scheduled).
+//
 // INVARIANTS (under _gate):
-//   * at most one loop runs; _loop is non-null from the moment a loop is started until that loop has seen no
-//     subscriber under _gate and decided to end;
-//   * _latest and the chart are non-empty only while a loop runs (dropped when it ends: nothing is kept for nobody).
+//   * at most one loop runs: _loop is set by Subscribe when it is null, and cleared only by that loop, as its last act,
+//     after StopWatching returned and it found no page (or the app stopping) under _gate; or, if the source threw, by the
+//     loop's failure path;
+//   * an open page always has a loop to serve it (unless the app is stopping): case 2 below is where this could break;
+//   * _latest, _lastCapture and the chart are set only while a loop watches (dropped when it stops: nothing is kept for
+//     nobody).
 //
 // RACES; the cases are:
-//   1. The last page closes while the loop waits: the loop wakes, finds no subscriber under _gate, clears _loop and
-//      ends, calling StopWatching after it left the lock.
-//   2. A page opens after the loop decided to end: Subscribe sees _loop == null and starts a new loop, which first waits
-//      for the old one to finish, so the source's StopWatching always precedes the next StartWatching.
-//   3. A page opens while a capture is under way: it gets _latest (if any) at once and then the capture's frame.
-//   4. A page closes while a frame is offered to it: offering to a completed channel is a no-op.
-//   5. The app stops: _stopping ends the wait and any slow capture; pages end their streams on the same token.
+//   1. The last page closes while the loop waits: the loop wakes at the end of the interval, finds no page under _gate,
+//      drops the frame and the chart, and calls StopWatching after it left the lock.
+//   2. A page opens while the loop stops watching (after case 1 decided, before the loop ended): Subscribe sees _loop
+//      set and only adds the page (no frame to hand it: _latest is gone). The loop, back under _gate after StopWatching,
+//      finds the page and starts watching again; so the page is served, and StopWatching returned before the next
+//      StartWatching. Had Subscribe started a second loop here, the two would race on the source.
+//   3. A page opens after the loop ended: _loop is null, Subscribe starts a new loop; the old one's StopWatching had
+//      returned before it cleared _loop under _gate.
+//   4. A page opens while a capture is under way: it gets _latest (if any) at once and then the capture's frame.
+//   5. A page closes while a frame is offered to it: offering to a completed channel is a no-op.
+//   6. The app stops: _stopping ends the wait and any slow capture; the loop stops watching and ends even if pages are
+//      still subscribed (they end their streams on the same token).
+//   7. The source throws from StartWatching or StopWatching (a capture's failure is a frame, never a throw): the loop
+//      logs it, clears _loop and the frame, and ends every open page's stream. Browsers reconnect (the stream's retry is
+//      2 s) and the next page starts a fresh loop. Without this, a dead loop would keep _loop set and no page would ever
+//      get a frame again.
 //
 // LIMITS. The interval is a floor between captures, not a rate: a capture slower than the interval (another process
-// read over EventPipe) paces the loop itself.
+// read over EventPipe) paces the loop itself. The last page's leaving is noticed at the end of the current interval.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -46,6 +68,9 @@ internal sealed class DashboardHub
 {
     private static readonly Action<ILogger, Exception?> s_captureFailed = LoggerMessage.Define(
         LogLevel.Warning, new EventId(2, "CaptureFailed"), "Corral dashboard: taking the task tree failed.");
+
+    private static readonly Action<ILogger, Exception?> s_loopFailed = LoggerMessage.Define(
+        LogLevel.Error, new EventId(3, "UpdateLoopFailed"), "Corral dashboard: the update loop failed; open pages reconnect and start a new one.");
 
     /// <summary>Guards the fields below it.</summary>
     private readonly object _gate = new();
@@ -71,10 +96,10 @@ internal sealed class DashboardHub
     /// <summary>The chart's points, oldest first: (Unix milliseconds, value).</summary>
     private readonly Queue<(long UnixMs, long Value)> _chart = new();
 
-    /// <summary>The running loop, or null.</summary>
+    /// <summary>The running loop (watching, or stopping to watch), or null.</summary>
     private Task? _loop;
 
-    /// <summary>The last loop started (finished or not), for the next one to wait for.</summary>
+    /// <summary>The last loop started (finished or not), for tests to wait until it ended.</summary>
     private Task _lastLoop = Task.CompletedTask;
 
     /// <summary>The latest frame, or null when no loop runs or none was built yet.</summary>
@@ -110,7 +135,7 @@ internal sealed class DashboardHub
     /// <summary>Gets the number of captures taken so far.</summary>
     public long Captures => Interlocked.Read(ref _captures);
 
-    /// <summary>Gets a value indicating whether the loop runs (a page is open, or the last one just closed).</summary>
+    /// <summary>Gets a value indicating whether a loop runs (a page is open, or the last one closed and the loop has not ended yet).</summary>
     public bool IsRunning
     {
         get
@@ -145,13 +170,14 @@ internal sealed class DashboardHub
             _subscribers.Add(subscription);
             if (_loop is null)
             {
-                var previous = _lastLoop;
-                _loop = _lastLoop = Task.Run(() => RunAsync(previous), CancellationToken.None); // off this thread: never under _gate
+                _loop = _lastLoop = Task.Run(RunAsync, CancellationToken.None); // off this thread: the source is never called under _gate
             }
             else if (_latest is { } latest)
             {
                 subscription.Offer(latest);
             }
+
+            AssertInvariants();
         }
 
         return subscription;
@@ -182,66 +208,124 @@ internal sealed class DashboardHub
         }
     }
 
-    private async Task RunAsync(Task previous)
+    /// <summary>The loop: watches while pages are open, stops watching when none is left, and ends unless one came meanwhile.</summary>
+    private async Task RunAsync()
     {
+        var ended = false;
         try
         {
-            await previous.ConfigureAwait(false);
+            do
+            {
+                _source.StartWatching();
+                try
+                {
+                    await WatchAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _source.StopWatching();
+                }
+            }
+            while (!TryEnd());
+
+            ended = true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The previous loop's failure was logged there; this loop starts afresh.
-        }
-
-        _source.StartWatching();
-        try
-        {
-            while (true)
-            {
-                lock (_gate)
-                {
-                    if (_subscribers.Count == 0 || _stopping.IsCancellationRequested)
-                    {
-                        _loop = null;
-                        _latest = null;
-                        _lastCapture = null;
-                        _chart.Clear();
-                        AssertInvariants();
-                        return;
-                    }
-                }
-
-                var started = _time.GetTimestamp();
-                var frame = await ProduceAsync().ConfigureAwait(false);
-                DashboardSubscription[] pages;
-                lock (_gate)
-                {
-                    _latest = frame;
-                    pages = _subscribers.ToArray();
-                }
-
-                foreach (var page in pages)
-                {
-                    page.Offer(frame);
-                }
-
-                var wait = _options.UpdateInterval - _time.GetElapsedTime(started);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, _time, _stopping).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // the app is stopping: the check at the top ends the loop
-                    }
-                }
-            }
+            s_loopFailed(_logger, e);
         }
         finally
         {
-            _source.StopWatching();
+            if (!ended)
+            {
+                Abandon(); // race case 7
+            }
+        }
+    }
+
+    /// <summary>Captures and offers one frame per interval until no page is left or the app stops; then drops the frame and chart.</summary>
+    private async Task WatchAsync()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                AssertInvariants();
+                if (_subscribers.Count == 0 || _stopping.IsCancellationRequested)
+                {
+                    // Race case 1: nobody watches; the caller stops watching outside the lock.
+                    _latest = null;
+                    _lastCapture = null;
+                    _chart.Clear();
+                    return;
+                }
+            }
+
+            var started = _time.GetTimestamp();
+            var frame = await ProduceAsync().ConfigureAwait(false);
+            DashboardSubscription[] pages;
+            lock (_gate)
+            {
+                _latest = frame;
+                pages = _subscribers.ToArray();
+            }
+
+            foreach (var page in pages)
+            {
+                page.Offer(frame);
+            }
+
+            var wait = _options.UpdateInterval - _time.GetElapsedTime(started);
+            if (wait > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(wait, _time, _stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // the app is stopping: the check at the top ends the watch
+                }
+            }
+        }
+    }
+
+    /// <summary>After the source stopped watching: ends the loop (clears <see cref="_loop"/>) unless a page opened meanwhile.</summary>
+    /// <returns>True when the loop ended; false when it must watch again (race case 2).</returns>
+    private bool TryEnd()
+    {
+        lock (_gate)
+        {
+            AssertInvariants();
+            if (_subscribers.Count > 0 && !_stopping.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            // INVARIANT: StopWatching has returned; from here a Subscribe starts a new loop (race case 3).
+            _loop = null;
+            return true;
+        }
+    }
+
+    /// <summary>The source threw: clears the loop and ends every open page's stream, so browsers reconnect to a new loop.</summary>
+    private void Abandon()
+    {
+        DashboardSubscription[] pages;
+        lock (_gate)
+        {
+            _loop = null;
+            _latest = null;
+            _lastCapture = null;
+            _chart.Clear();
+            pages = _subscribers.ToArray();
+            _subscribers.Clear();
+            AssertInvariants();
+        }
+
+        foreach (var page in pages)
+        {
+            page.End();
         }
     }
 
@@ -303,5 +387,6 @@ internal sealed class DashboardHub
     {
         Debug.Assert(Monitor.IsEntered(_gate), "the hub's state is read and written under _gate");
         Debug.Assert(_loop is not null || (_latest is null && _chart.Count == 0), "a frame or chart outlived its loop");
+        Debug.Assert(_loop is not null || _subscribers.Count == 0 || _stopping.IsCancellationRequested, "an open page has no loop to serve it");
     }
 }

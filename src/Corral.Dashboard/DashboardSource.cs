@@ -10,7 +10,11 @@ namespace Corral.Dashboard;
 /// <remarks>
 /// <list type="bullet">
 /// <item>The hub calls <see cref="StartWatching"/> when the first page opens, <see cref="CaptureAsync"/> once per update
-/// while any page is open, and <see cref="StopWatching"/> after the last one closed; these calls never overlap.</item>
+/// while any page is open, and <see cref="StopWatching"/> after the last one closed; these calls come from the hub's one
+/// loop, in turn, so they never overlap (a page that opens during <see cref="StopWatching"/> gets a new
+/// <see cref="StartWatching"/> after it returns).</item>
+/// <item>An exception from <see cref="StartWatching"/> or <see cref="StopWatching"/> is logged and ends the open pages'
+/// streams (the browsers reconnect); one from <see cref="CaptureAsync"/> becomes the page's error message.</item>
 /// <item><see cref="TryCancel"/> may be called from any request thread at any time.</item>
 /// </list>
 /// </remarks>

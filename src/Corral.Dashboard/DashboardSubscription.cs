@@ -32,6 +32,9 @@ internal sealed class DashboardSubscription : IDisposable
         _hub.Unsubscribe(this);
     }
 
+    /// <summary>Ends the page's stream from the hub's side (its loop failed): the page's reader sees the frames end.</summary>
+    internal void End() => _frames.Writer.TryComplete();
+
     /// <summary>Offers a frame; replaces one not yet sent.</summary>
     internal void Offer(ReadOnlyMemory<byte> frame) => _frames.Writer.TryWrite(frame);
 }
