@@ -249,7 +249,8 @@ public sealed class AccessTests
         Assert.Contains("alice", entry.Message, StringComparison.Ordinal);
         Assert.Contains("stuck on a dead replica", entry.Message, StringComparison.Ordinal);
         Assert.Contains(poll.ToString(System.Globalization.CultureInfo.InvariantCulture), entry.Message, StringComparison.Ordinal);
-        await WaitUntilAsync(() => TaskTree.Capture().FindAll(n => n.Name == "poll-" + tree.Id).Count == 0); // the scope absorbed its cancel and ended
+        await tree.PollEnded.Within(); // the scope absorbed its cancel and ended
+        Assert.Empty(TaskTree.Capture().FindAll(n => n.Name == "poll-" + tree.Id));
     }
 
     [Fact]
@@ -273,14 +274,4 @@ public sealed class AccessTests
     private static TaskTreeNode Find(string name) => Assert.Single(TaskTree.Capture().FindAll(n => n.Name == name));
 
     private static long FindId(string name) => Find(name).Id;
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var limit = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < limit, "the condition did not hold within 10 s");
-            await Task.Delay(20);
-        }
-    }
 }

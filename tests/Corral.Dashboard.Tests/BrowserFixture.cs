@@ -67,8 +67,9 @@ public sealed class BrowserFixture : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1400, Height = 860 },
             Timeout = 60_000,
         });
-        Context.SetDefaultTimeout(15_000);
-        Assertions.SetDefaultExpectTimeout(10_000);
+        // Patience for a real browser on a loaded machine, not a bound the tests assert (see Gate.Browser).
+        Context.SetDefaultTimeout((float)Gate.Browser.TotalMilliseconds);
+        Assertions.SetDefaultExpectTimeout((float)Gate.Browser.TotalMilliseconds);
     }
 
     public async Task DisposeAsync()

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace Corral.Dashboard.Tests;
@@ -21,6 +22,7 @@ internal sealed class KnownTree : IAsyncDisposable
 
     private readonly TaskCompletionSource _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<TaskGroup> _group = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _pollEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _run;
 
     private KnownTree(string id, bool hostile)
@@ -29,13 +31,25 @@ internal sealed class KnownTree : IAsyncDisposable
         _run = TaskGroup.RunAsync(
             async g =>
             {
-                g.Start(async _ => await CancelScope.RunAsync(s => Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, s.Token), new CancelScopeOptions { Name = "poll-" + id, Timeout = TimeSpan.FromMinutes(10) }), "poller-" + id);
+                g.Start(
+                    async _ =>
+                    {
+                        try
+                        {
+                            await CancelScope.RunAsync(s => Task.Delay(Timeout.InfiniteTimeSpan, s.Token), new CancelScopeOptions { Name = "poll-" + id, Timeout = TimeSpan.FromMinutes(10) });
+                        }
+                        finally
+                        {
+                            _pollEnded.TrySetResult(); // the scope has left the tree
+                        }
+                    },
+                    "poller-" + id);
                 g.Start(async _ => { await CancelScope.ShieldAsync(_ => _stop.Task, name: "cleanup-" + id); }, "cleaner-" + id);
                 g.Start(
                     _ => TaskGroup.RunAsync(
                         drain =>
                         {
-                            drain.Start(_ => StubbornAsync(_stop.Task), "stubborn-" + id);
+                            drain.Start(ct => StubbornAsync(_stop.Task, ct), "stubborn-" + id);
                             drain.Cancel("draining for shutdown");
                             return Task.CompletedTask;
                         },
@@ -57,10 +71,13 @@ internal sealed class KnownTree : IAsyncDisposable
 
     public string Root => "app-" + Id;
 
+    /// <summary>Gets a task that completes when the scope 'poll-ID' has ended (and so left the tree), however it ended.</summary>
+    public Task PollEnded => _pollEnded.Task;
+
     public static async Task<KnownTree> StartAsync(bool hostile = false)
     {
         var tree = new KnownTree(Guid.NewGuid().ToString("N")[..8], hostile);
-        await tree._group.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await tree._group.Task.Within();
         return tree;
     }
 
@@ -73,26 +90,28 @@ internal sealed class KnownTree : IAsyncDisposable
         _stop.TrySetResult();
         try
         {
-            await _run.WaitAsync(TimeSpan.FromSeconds(30));
+            await _run.Within();
         }
         catch (OperationCanceledException)
         {
         }
     }
 
-    /// <summary>The article's stubborn loop: catches every cancellation and goes on, until the test ends.</summary>
-    private static async Task StubbornAsync(Task stop)
+    /// <summary>
+    /// The article's stubborn task: catches its cancellation and carries on regardless (here: until the test ends), so the
+    /// watchdog reports it.
+    /// </summary>
+    private static async Task StubbornAsync(Task stop, CancellationToken cancellationToken)
     {
-        while (!stop.IsCompleted)
+        try
         {
-            try
-            {
-                await CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
-            }
-            catch (OperationCanceledException)
-            {
-                await Task.WhenAny(stop, Task.Delay(50));
-            }
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
         }
+        catch (OperationCanceledException)
+        {
+            // swallowed: the very thing the watchdog is there to report
+        }
+
+        await stop;
     }
 }

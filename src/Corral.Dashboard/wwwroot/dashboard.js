@@ -506,6 +506,7 @@
     for (let a = entry.parent; a; a = a.parent) state.collapsed.delete(a.key);
     if (filtering() && !matches(entry)) {
       state.filterText = '';
+      document.body.dataset.filter = '';
       state.filterState = 'all';
       ui.search.value = '';
       ui.stateFilter.value = 'all';
@@ -554,11 +555,14 @@
     document.body.dataset.seq = String(frame.seq);
   }
 
+  // body[data-filter] is the search the rows show (after the box's 120 ms pause): tests wait for it, not for time.
   let searchTimer = 0;
+  document.body.dataset.filter = '';
   ui.search.addEventListener('input', () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => {
       state.filterText = ui.search.value.trim().toLowerCase();
+      document.body.dataset.filter = state.filterText;
       expandToMatches();
       computeRows();
       renderRows();
