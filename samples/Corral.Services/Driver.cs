@@ -70,8 +70,13 @@ internal static class Driver
         {
             await client.PlaceOrderAsync(new OrderRequest { Sku = "toaster", Mode = "stuck" }, cancellationToken: ct);
         });
-        Console.WriteLine($"   client: gave up after 1 s (completed: {completed}); pricing is still working on it");
+        Console.WriteLine($"   client: gave up after 1 s (completed: {completed})");
         ok &= !completed;
+
+        // Pricing's call scope is cancelled by the deadline a moment later (its own timer, or the client's cancel crossing
+        // three hops): wait for it to say so, so the tree read from outside shows the cancelled call, not a running one.
+        var cancelled = await pricing.WaitForLineAsync(l => l.StartsWith("quote toaster cancelled", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Console.WriteLine($"   pricing: {cancelled}");
         Console.WriteLine($"   stuck: pricing PID {pricing.Id}; see its task tree from another terminal within {stuckSeconds:F0} s:");
         Console.WriteLine($"     dotnet run --project tools/corral -- tree {pricing.Id}");
         var finished = await pricing.WaitForLineAsync(l => l.StartsWith("quote toaster finished", StringComparison.Ordinal), TimeSpan.FromSeconds(stuckSeconds + 30));

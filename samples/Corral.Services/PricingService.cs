@@ -24,14 +24,21 @@ internal sealed class PricingService : Pricing.PricingBase
                     await CancelScope.SleepAsync(TimeSpan.FromMinutes(10)); // a long computation that honours its scope
                     break;
                 case "stuck":
-                    await TaskGroup.RunAsync(
-                        group =>
-                        {
-                            // The bug this scene shows: the work forgets the token, so cancelling it changes nothing.
-                            group.Start(_ => Task.Delay(StuckFor, CancellationToken.None), "recompute-price");
-                            return Task.CompletedTask;
-                        },
-                        new TaskGroupOptions { Name = "quote-work" });
+                    // Says when the call is cancelled (its deadline passed): the work below goes on regardless.
+                    var call = CancelScope.Current;
+                    using (context.CancellationToken.UnsafeRegister(
+                        _ => Console.WriteLine($"quote {request.Sku} cancelled: {call?.CancelReason?.Message}; its work ignores it"), null))
+                    {
+                        await TaskGroup.RunAsync(
+                            group =>
+                            {
+                                // The bug this scene shows: the work forgets the token, so cancelling it changes nothing.
+                                group.Start(_ => Task.Delay(StuckFor, CancellationToken.None), "recompute-price");
+                                return Task.CompletedTask;
+                            },
+                            new TaskGroupOptions { Name = "quote-work" });
+                    }
+
                     break;
             }
 
