@@ -13,7 +13,8 @@ namespace Corral.AspNetCore;
 /// <remarks>
 /// <list type="bullet">
 /// <item>When <see cref="CancelScope.CurrentDeadline"/> is set as the request is sent, the header carries the time that
-/// remains, measured on the ambient scope's <see cref="CancelScope.TimeProvider"/>, rounded down to the header's unit;
+/// remains, measured on the ambient scope's <see cref="CancelScope.TimeProvider"/>, rounded up to the header's unit, so the
+/// server's deadline is never before the caller's and a failure its deadline causes arrives when the caller's has passed too;
 /// for <c>Corral-Timeout</c>, whole milliseconds, <c>0</c> when the deadline has already passed (no exception: the request is
 /// cancelled by the scope's token, if the caller passed it), at most <see cref="CorralHttpHeaders.MaxTimeoutMilliseconds"/>.
 /// Each other header's format is on its <see cref="DeadlineHeader"/> value.</item>

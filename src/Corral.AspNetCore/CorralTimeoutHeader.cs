@@ -10,15 +10,15 @@ internal static class CorralTimeoutHeader
     private const int MaxDigits = 8;
 
     /// <summary>
-    /// The value to send for the time that <paramref name="remaining"/>: whole milliseconds rounded down, <c>0</c> when
-    /// the deadline has passed, at most <see cref="CorralHttpHeaders.MaxTimeoutMilliseconds"/>.
+    /// The value to send for the time that <paramref name="remaining"/>: whole milliseconds rounded up (so the next hop's
+    /// deadline is never before ours; src/Shared/TimeLeft.cs), <c>0</c> when the deadline has passed, at most
+    /// <see cref="CorralHttpHeaders.MaxTimeoutMilliseconds"/>.
     /// </summary>
     /// <param name="remaining">The time until the deadline; negative when it has passed.</param>
     /// <returns>The header value.</returns>
     public static string Format(TimeSpan remaining)
     {
-        // Ticks, not TotalMilliseconds: integer division rounds down exactly, with no floating point in the way.
-        long milliseconds = remaining.Ticks <= 0 ? 0 : remaining.Ticks / TimeSpan.TicksPerMillisecond;
+        long milliseconds = TimeLeft.CeilingMilliseconds(remaining);
         return Math.Min(milliseconds, CorralHttpHeaders.MaxTimeoutMilliseconds).ToString(CultureInfo.InvariantCulture);
     }
 

@@ -68,7 +68,10 @@ internal static class DeadlineHeaderFormat
         }
     }
 
-    /// <summary>The value of <paramref name="header"/> for the time that <paramref name="remaining"/> (rounded down).</summary>
+    /// <summary>
+    /// The value of <paramref name="header"/> for the time that <paramref name="remaining"/>, rounded up to the header's unit:
+    /// the next hop's deadline is then never before ours (the invariant in src/Shared/TimeLeft.cs).
+    /// </summary>
     /// <param name="header">The header to send.</param>
     /// <param name="remaining">The time until the deadline; negative when it has passed.</param>
     /// <returns>The header value.</returns>
@@ -81,8 +84,7 @@ internal static class DeadlineHeaderFormat
             case DeadlineHeader.Grpc:
                 return GrpcTimeout.Format(remaining);
             default:
-                long milliseconds = remaining.Ticks <= 0 ? 0 : remaining.Ticks / TimeSpan.TicksPerMillisecond;
-                milliseconds = Math.Min(milliseconds, MaxLongValue);
+                long milliseconds = Math.Min(TimeLeft.CeilingMilliseconds(remaining), MaxLongValue);
                 if (header == DeadlineHeader.Connect && milliseconds == 0)
                 {
                     milliseconds = 1; // Connect asks for a positive value

@@ -12,6 +12,14 @@ namespace Corral.Grpc;
 /// </summary>
 internal sealed class ClientCall
 {
+    /// <summary>
+    /// What the deadline handed to grpc-dotnet adds to the time left: half a millisecond. grpc-dotnet writes grpc-timeout as
+    /// Convert.ToInt64 of the milliseconds left (to the nearest, up to half a millisecond short), then rounds up to three
+    /// significant figures; half a millisecond more makes the value it sends never less than what was left, so the server's
+    /// deadline is never before ours (the invariant in src/Shared/TimeLeft.cs). An exact budget (100 s) still goes out exact.
+    /// </summary>
+    internal static readonly TimeSpan RoundingAllowance = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 2);
+
     /// <summary>The ambient scope when the call started.</summary>
     private readonly CancelScope _scope;
 
@@ -47,14 +55,10 @@ internal sealed class ClientCall
             // grpc-dotnet measures a deadline on the system clock; the scope's may be another (a test's fake clock). What
             // travels is the time left, so convert through it: the system clock's now + what is left on the scope's clock.
             var left = ambient - scope.TimeProvider.GetUtcNow();
-            var now = TimeProvider.System.GetUtcNow().UtcDateTime;
-            var converted = left <= TimeSpan.Zero ? now
-                : left >= DateTime.MaxValue - now ? DateTime.MaxValue
-                : now + left;
             var own = options.Deadline is { } d ? (d.Kind == DateTimeKind.Local ? d.ToUniversalTime() : d) : DateTime.MaxValue;
-            if (converted <= own)
+            if (ToCallDeadline(left, TimeProvider.System.GetUtcNow().UtcDateTime, own) is { } deadline)
             {
-                options = options.WithDeadline(converted);
+                options = options.WithDeadline(deadline);
                 applied = ambient;
             }
         }
@@ -66,6 +70,33 @@ internal sealed class ClientCall
 
         context = new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, options);
         return new ClientCall(scope, applied);
+    }
+
+    /// <summary>
+    /// The <see cref="CallOptions.Deadline"/> for an ambient deadline <paramref name="left"/> away: the system clock's
+    /// <paramref name="systemNow"/> + <paramref name="left"/> + <see cref="RoundingAllowance"/>, never past the call's own;
+    /// <paramref name="systemNow"/> when it has passed; <see langword="null"/> when the call's own deadline is earlier.
+    /// </summary>
+    /// <param name="left">The time left before the ambient deadline, on the scope's clock.</param>
+    /// <param name="systemNow">Now on the system clock, which grpc-dotnet measures deadlines with.</param>
+    /// <param name="own">The call's own deadline (UTC), <see cref="DateTime.MaxValue"/> for none.</param>
+    /// <returns>The deadline to hand grpc-dotnet, or <see langword="null"/> to keep the call's own.</returns>
+    internal static DateTime? ToCallDeadline(TimeSpan left, DateTime systemNow, DateTime own)
+    {
+        var converted = left <= TimeSpan.Zero ? systemNow
+            : left >= DateTime.MaxValue - systemNow - RoundingAllowance ? DateTime.MaxValue
+            : systemNow + left;
+        if (converted > own)
+        {
+            return null;
+        }
+
+        // INVARIANT: the grpc-timeout grpc-dotnet computes from this deadline at any moment after systemNow is never less than
+        // what is left of the ambient deadline at that moment (src/Shared/TimeLeft.cs), so the server's deadline is at or after
+        // ours. A passed deadline stays "now" (grpc-dotnet fails the call at once); the allowance never takes the deadline past
+        // the call's own.
+        var sent = left <= TimeSpan.Zero || converted == DateTime.MaxValue ? converted : converted + RoundingAllowance;
+        return sent <= own ? sent : own;
     }
 
     /// <summary>Awaits the call's response and turns its cancellation into the scope's.</summary>
@@ -137,6 +168,28 @@ internal sealed class ClientCall
             : null;
     }
 
+    /// <summary>
+    /// Makes the scope (or the ancestor) whose deadline is due by its own clock act on it now, instead of when the clock's deadline
+    /// timer runs: on a busy machine that timer can run later than <see cref="CorralClientInterceptor.RaceTolerance"/>, and the
+    /// call's DEADLINE_EXCEEDED would then pass through untranslated. Setting a scope's deadline to the instant it already has,
+    /// once that instant has passed, cancels it at once with its own "deadline exceeded" (what the timer would do); a scope that
+    /// has ended or is already cancelled ignores it.
+    /// </summary>
+    /// <param name="now">Now on the scope's clock.</param>
+    /// <returns>Whether the call's scope is cancelled afterwards.</returns>
+    private bool ExpireDueDeadlines(DateTimeOffset now)
+    {
+        for (var scope = _scope; scope is not null; scope = scope.Shield ? null : scope.Parent)
+        {
+            if (scope.Deadline is { } due && due <= now)
+            {
+                scope.Deadline = due;
+            }
+        }
+
+        return _scope.IsCancellationRequested;
+    }
+
     /// <summary>Whether <paramref name="e"/> is how grpc-dotnet ends a cancelled call or one whose deadline passed.</summary>
     private static bool IsCallCancellation(Exception e) =>
         e is RpcException { StatusCode: StatusCode.Cancelled or StatusCode.DeadlineExceeded } or OperationCanceledException;
@@ -170,7 +223,13 @@ internal sealed class ClientCall
             return null;
         }
 
-        var left = deadline - _scope.TimeProvider.GetUtcNow();
+        var now = _scope.TimeProvider.GetUtcNow();
+        var left = deadline - now;
+        if (left <= TimeSpan.Zero && ExpireDueDeadlines(now))
+        {
+            return null; // the scope is cancelled now: nothing to wait for
+        }
+
         return left > CorralClientInterceptor.RaceTolerance
             ? null
             : CorralClientInterceptor.RaceTolerance + (left > TimeSpan.Zero ? left : TimeSpan.Zero);

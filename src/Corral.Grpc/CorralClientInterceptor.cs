@@ -10,6 +10,9 @@
 // THE SOLUTION. For each call made while CancelScope.Current is set:
 //   - CallOptions.Deadline becomes the earlier of the call's own deadline and the ambient effective deadline, converted to the
 //     system clock grpc-dotnet measures with (now + the time left on the scope's clock), so grpc-timeout carries what is left;
+//     plus half a millisecond, because grpc-dotnet rounds the milliseconds left to the nearest: what it sends is then never
+//     less than what is left, and the server's deadline never before ours (the invariant in src/Shared/TimeLeft.cs). A failure
+//     the server's deadline causes thus arrives when our deadline has passed too;
 //   - CallOptions.CancellationToken becomes the ambient token when the call has none (a token the caller passed is kept);
 //   - an RpcException with CANCELLED or DEADLINE_EXCEEDED (or grpc-dotnet's OperationCanceledException, with
 //     ThrowOperationCanceledOnCancellation) becomes the scope's cancellation, a ScopeCancelledException with the scope's reason
@@ -21,9 +24,11 @@
 // and the scope is already cancelled when the RpcException arrives. If grpc-dotnet's does, the RpcException
 // (DEADLINE_EXCEEDED) can arrive a moment before the scope's timer runs; thrown as it is, it would escape the scope. The cases:
 //   1. the scope is cancelled: translate;
-//   2. DEADLINE_EXCEEDED, the ambient deadline was the call's, and by the scope's clock it is due within RaceTolerance: wait
-//      for the scope's token (at most the time left plus RaceTolerance, on the system clock), then case 1 if it came, else
-//      pass through;
+//   2. DEADLINE_EXCEEDED, the ambient deadline was the call's, and by the scope's clock it is due within RaceTolerance: if it
+//      has passed by that clock, the scope whose deadline it is is told so now (its deadline set again to the same instant, which
+//      cancels a scope whose deadline is due), so a timer running late on a busy machine does not matter, then case 1;
+//      otherwise wait for the scope's token (at most the time left plus RaceTolerance, on the system clock), then case 1 if it
+//      came, else pass through;
 //   3. anything else: pass through. (A scope on a fake clock whose time was not advanced is case 3: its deadline is far off by
 //      its own clock, and grpc-dotnet's timer fired on real time.)
 //

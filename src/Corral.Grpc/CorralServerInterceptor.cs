@@ -24,9 +24,12 @@
 //      so the reason is the same "deadline exceeded"), or the client cancelled within CallerDeadlineMargin of the deadline
 //      (reason "the caller's deadline passed"), or the clock is past it when the handler ends (the scope's timer can run late
 //      on a busy machine): DEADLINE_EXCEEDED, whatever the handler did, swallowed the cancellation and returned a value, or
-//      failed some other way on its way out (the next hop's 504, whose own deadline fired first). That is gRPC's rule, and
-//      what grpc-dotnet's own deadline does (it writes DEADLINE_EXCEEDED and ignores the handler from then on): a late answer
-//      is not an answer;
+//      failed some other way on its way out (the next hop's 504, its deadline having fired at the same moment). That is gRPC's
+//      rule, and what grpc-dotnet's own deadline does (it writes DEADLINE_EXCEEDED and ignores the handler from then on): a
+//      late answer is not an answer. The clock check is enough for the next hop's failures because of the invariant in
+//      src/Shared/TimeLeft.cs: every deadline Corral sends on is rounded up, so the next hop's deadline is never before ours
+//      and a failure it causes arrives when our clock says ours has passed too (rounded down, it arrived up to a millisecond
+//      early on loopback, and the call ended UNKNOWN);
 //   2. the client cancelled earlier: CANCELLED (reason "the client cancelled the call"); nobody reads it, but logs and
 //      interceptors further out see the truth;
 //   3. the handler cancelled the call's scope itself (CancelScope.Current.Cancel(reason) at the top of the handler): CANCELLED
@@ -230,7 +233,8 @@ public sealed class CorralServerInterceptor : Interceptor
                 catch (Exception e) when (call.DeadlinePassed() && e is not OperationCanceledException)
                 {
                     // Case 1: the deadline passed, and the handler failed some other way on its way out (a 504 from the next
-                    // hop, whose deadline fired first): a late failure is no more an answer than a late value.
+                    // hop, whose deadline is never before ours: src/Shared/TimeLeft.cs): a late failure is no more an answer
+                    // than a late value.
                     throw call.DeadlineExceeded(e);
                 }
             }
@@ -361,7 +365,8 @@ public sealed class CorralServerInterceptor : Interceptor
 
         /// <summary>
         /// Whether the call's deadline has passed: its scope's own deadline fired, or the registration saw grpc-dotnet's fire or
-        /// the caller's pass, or its clock is past it (the scope's timer may run late on a busy machine).
+        /// the caller's pass, or its clock is past it (the scope's timer may run late on a busy machine). A failure the next
+        /// hop's deadline caused always finds it true: that deadline is never before ours (src/Shared/TimeLeft.cs).
         /// </summary>
         public bool DeadlinePassed()
         {

@@ -6,9 +6,10 @@
 // Two choices differ from grpc-dotnet, on purpose (ADR 0017):
 // - A zero value ("0m") is read as "no time left", as grpc-go reads it; grpc-dotnet's server ignores it (no deadline at all),
 //   which would turn "the caller has nothing left" into "the caller waits forever".
-// - Formatting rounds down, so a server is never told it has more time than the caller left (grpc-dotnet's client rounds up to
-//   three significant figures); a deadline that has passed, or is less than a unit away, is sent as "1n", as grpc-dotnet does,
-//   because its server would read "0m" as no deadline.
+// - Formatting rounds up, to whole milliseconds (whole seconds beyond eight digits of them), so the server's deadline is never
+//   before its caller's (the invariant in TimeLeft.cs; gRPC's C core rounds up too, grpc-dotnet's client to three significant
+//   figures after rounding to the nearest millisecond); a deadline that has passed is sent as "1n", as grpc-dotnet does, because
+//   its server would read "0m" as no deadline.
 using System;
 using System.Globalization;
 
@@ -84,15 +85,15 @@ internal static class GrpcTimeout
     }
 
     /// <summary>
-    /// The value to send for the time that <paramref name="remaining"/>: whole milliseconds rounded down while they fit in
-    /// eight digits, else whole seconds rounded down (at most <see cref="MaxValue"/>); <c>1n</c> when less than a millisecond
-    /// remains or the deadline has passed.
+    /// The value to send for the time that <paramref name="remaining"/>: whole milliseconds rounded up while they fit in
+    /// eight digits, else whole seconds rounded up (at most <see cref="MaxValue"/>); <c>1n</c> when the deadline has passed.
+    /// Never less than <paramref name="remaining"/> (below the cap): the invariant in TimeLeft.cs.
     /// </summary>
     /// <param name="remaining">The time until the deadline; negative when it has passed.</param>
     /// <returns>The header value.</returns>
     public static string Format(TimeSpan remaining)
     {
-        long milliseconds = remaining.Ticks <= 0 ? 0 : remaining.Ticks / TimeSpan.TicksPerMillisecond;
+        long milliseconds = TimeLeft.CeilingMilliseconds(remaining);
         if (milliseconds == 0)
         {
             return "1n";
@@ -103,7 +104,7 @@ internal static class GrpcTimeout
             return milliseconds.ToString(CultureInfo.InvariantCulture) + "m";
         }
 
-        long seconds = Math.Min(milliseconds / 1000, MaxValue);
+        long seconds = Math.Min(((milliseconds - 1) / 1000) + 1, MaxValue);
         return seconds.ToString(CultureInfo.InvariantCulture) + "S";
     }
 }

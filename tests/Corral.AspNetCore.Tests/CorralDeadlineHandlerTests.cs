@@ -58,7 +58,7 @@ public sealed class CorralDeadlineHandlerTests
     }
 
     [Fact]
-    public async Task SendAsync_FractionalMillisecondsRemain_RoundsDown()
+    public async Task SendAsync_FractionalMillisecondsRemain_RoundsUp()
     {
         var time = new FakeTimeProvider();
         string? values = null;
@@ -70,7 +70,29 @@ public sealed class CorralDeadlineHandlerTests
             },
             new CancelScopeOptions { Timeout = TimeSpan.FromMilliseconds(10), TimeProvider = time });
 
-        Assert.Equal("9", values);
+        Assert.Equal("10", values); // 9.73 ms left: the server's deadline must not fall before ours (src/Shared/TimeLeft.cs)
+    }
+
+    [Theory]
+    [InlineData(DeadlineHeader.Corral, "2")]
+    [InlineData(DeadlineHeader.Grpc, "2m")]
+    [InlineData(DeadlineHeader.Connect, "2")]
+    [InlineData(DeadlineHeader.Envoy, "2")]
+    public async Task SendAsync_OnePointFourMillisecondsLeft_SendsTwoInEveryHeader(DeadlineHeader header, string expected)
+    {
+        // Rounded down to 1, the server would count 1 ms from when it reads the header: on loopback that is before our deadline,
+        // and its 504 would reach us while our own deadline had not passed.
+        var time = new FakeTimeProvider();
+        string? values = null;
+        await CancelScope.RunAsync(
+            async _ =>
+            {
+                time.Advance(TimeSpan.FromTicks(8_600)); // 0.86 ms spent of 2.26 ms
+                values = await SendAsync(header: header);
+            },
+            new CancelScopeOptions { Timeout = TimeSpan.FromTicks(22_600), TimeProvider = time });
+
+        Assert.Equal(expected, values);
     }
 
     [Fact]

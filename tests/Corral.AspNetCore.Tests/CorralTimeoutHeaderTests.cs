@@ -36,14 +36,18 @@ public sealed class CorralTimeoutHeaderTests
     [Theory]
     [InlineData(0L, "0")]
     [InlineData(-10_000_000L, "0")]
-    [InlineData(9_999L, "0")]
+    [InlineData(1L, "1")] // 100 ns left is not none left
+    [InlineData(9_999L, "1")]
     [InlineData(10_000L, "1")]
-    [InlineData(19_999L, "1")]
+    [InlineData(10_001L, "2")]
+    [InlineData(14_000L, "2")]
+    [InlineData(19_999L, "2")]
     [InlineData(100_000_000L, "10000")]
+    [InlineData(999_999_980_001L, "99999999")]
     [InlineData(999_999_990_000L, "99999999")]
     [InlineData(999_999_990_001L, "99999999")]
     [InlineData(long.MaxValue, "99999999")]
-    public void Format_Ticks_WholeMillisecondsRoundedDownAndClamped(long ticks, string expected)
+    public void Format_Ticks_WholeMillisecondsRoundedUpAndClamped(long ticks, string expected)
     {
         Assert.Equal(expected, CorralTimeoutHeader.Format(TimeSpan.FromTicks(ticks)));
     }

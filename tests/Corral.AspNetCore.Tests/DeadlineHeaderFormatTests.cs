@@ -48,19 +48,33 @@ public sealed class DeadlineHeaderFormatTests
     }
 
     [Theory]
-    [InlineData(DeadlineHeader.Corral, 72_509_999L, "7250")]
-    [InlineData(DeadlineHeader.Grpc, 72_509_999L, "7250m")]
-    [InlineData(DeadlineHeader.Connect, 72_509_999L, "7250")]
-    [InlineData(DeadlineHeader.Envoy, 72_509_999L, "7250")]
+    [InlineData(DeadlineHeader.Corral, 72_500_000L, "7250")]
+    [InlineData(DeadlineHeader.Grpc, 72_500_000L, "7250m")]
+    [InlineData(DeadlineHeader.Connect, 72_500_000L, "7250")]
+    [InlineData(DeadlineHeader.Envoy, 72_500_000L, "7250")]
+    [InlineData(DeadlineHeader.Corral, 72_500_001L, "7251")] // never less than what is left (src/Shared/TimeLeft.cs)
+    [InlineData(DeadlineHeader.Grpc, 72_500_001L, "7251m")]
+    [InlineData(DeadlineHeader.Connect, 72_500_001L, "7251")]
+    [InlineData(DeadlineHeader.Envoy, 72_500_001L, "7251")]
+    [InlineData(DeadlineHeader.Corral, 14_000L, "2")] // 1.4 ms
+    [InlineData(DeadlineHeader.Grpc, 14_000L, "2m")]
+    [InlineData(DeadlineHeader.Connect, 14_000L, "2")]
+    [InlineData(DeadlineHeader.Envoy, 14_000L, "2")]
     [InlineData(DeadlineHeader.Corral, -1L, "0")]
     [InlineData(DeadlineHeader.Grpc, -1L, "1n")] // grpc-dotnet's server reads 0m as no deadline: send what it reads as none left
-    [InlineData(DeadlineHeader.Grpc, 9_999L, "1n")]
+    [InlineData(DeadlineHeader.Grpc, 0L, "1n")]
+    [InlineData(DeadlineHeader.Grpc, 9_999L, "1m")] // under a millisecond left is not none left
     [InlineData(DeadlineHeader.Connect, -1L, "1")] // Connect asks for a positive value
+    [InlineData(DeadlineHeader.Connect, 1L, "1")]
     [InlineData(DeadlineHeader.Envoy, -1L, "0")]
-    [InlineData(DeadlineHeader.Grpc, 1_000_000_000_000L, "100000S")] // beyond eight digits of milliseconds: seconds
+    [InlineData(DeadlineHeader.Envoy, 1L, "1")]
+    [InlineData(DeadlineHeader.Grpc, 999_999_990_000L, "99999999m")] // eight digits of milliseconds, the most that fit
+    [InlineData(DeadlineHeader.Grpc, 999_999_990_001L, "100000S")] // beyond eight digits of milliseconds: seconds, rounded up
+    [InlineData(DeadlineHeader.Grpc, 1_000_000_000_000L, "100000S")]
+    [InlineData(DeadlineHeader.Grpc, 1_000_000_000_001L, "100001S")]
     [InlineData(DeadlineHeader.Grpc, long.MaxValue, "99999999S")]
     [InlineData(DeadlineHeader.Connect, long.MaxValue, "9999999999")]
-    public void Format_Remaining_RoundedDownInTheHeadersUnit(DeadlineHeader header, long ticks, string expected)
+    public void Format_Remaining_RoundedUpInTheHeadersUnit(DeadlineHeader header, long ticks, string expected)
     {
         Assert.Equal(expected, DeadlineHeaderFormat.Format(header, TimeSpan.FromTicks(ticks)));
     }
