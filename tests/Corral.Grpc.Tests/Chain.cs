@@ -47,6 +47,12 @@ internal sealed class ChainProbe
 
     public ConcurrentDictionary<string, PricingEnd> PricingEndById { get; } = new();
 
+    /// <summary>
+    /// What a hop's handler threw other than a cancellation, by call, with when it threw relative to the hop's own deadline:
+    /// what a call that ended the wrong way needs to be diagnosed from the test's output alone.
+    /// </summary>
+    public ConcurrentDictionary<string, string> FailureById { get; } = new();
+
     private int _pricingStarted;
 
     /// <summary>Gets or sets how many calls reached pricing (a call whose deadline passed on the way may never get there).</summary>
@@ -60,8 +66,22 @@ internal sealed class ChainProbe
 
     public static string GrpcTimeoutOf(ServerCallContext context) => context.GetHttpContext().Request.Headers["grpc-timeout"].ToString();
 
-    public void Seen(string hop, string header)
+    /// <summary>
+    /// Each call's deadline at each hop ("client" for a Corral client's scope, then "orders", "inventory", "pricing"), keyed by
+    /// call: what the load test checks the invariant on (no hop's deadline before its caller's; src/Shared/TimeLeft.cs).
+    /// </summary>
+    public ConcurrentDictionary<(string Id, string Hop), DateTimeOffset> DeadlineById { get; } = new();
+
+    /// <summary>The detail of the status a call ended with at the client, when it failed.</summary>
+    public ConcurrentDictionary<string, string> ClientDetailById { get; } = new();
+
+    public void Seen(string hop, string header, string id)
     {
+        if (CancelScope.CurrentDeadline is { } deadline)
+        {
+            DeadlineById[(id, hop)] = deadline;
+        }
+
         if (CancelScope.Current is { } scope)
         {
             Scopes.Enqueue(new WeakReference<CancelScope>(scope));
@@ -71,6 +91,16 @@ internal sealed class ChainProbe
         {
             Hops.Enqueue(new HopSeen(hop, header, CancelScope.CurrentDeadline));
         }
+    }
+
+    /// <summary>Records that <paramref name="hop"/>'s handler of call <paramref name="id"/> threw <paramref name="e"/>.</summary>
+    public void Failed(string hop, string id, Exception e)
+    {
+        var scope = CancelScope.Current;
+        var when = scope?.EffectiveDeadline is { } deadline
+            ? string.Create(CultureInfo.InvariantCulture, $"{(scope.TimeProvider.GetUtcNow() - deadline).TotalMilliseconds:+0.000;-0.000} ms from its deadline (scope cancelled: {scope.IsCancellationRequested})")
+            : "no deadline";
+        FailureById.AddOrUpdate(id, _ => $"{hop} threw {e.GetType().Name} ({e.Message}) {when}", (_, earlier) => $"{earlier}; {hop} threw {e.GetType().Name} ({e.Message}) {when}");
     }
 
     public void Ended(string id, PricingEnd end)
@@ -184,10 +214,18 @@ internal sealed class Chain : IAsyncDisposable
 
     private static async Task<IResult> InventoryAsync(string sku, string mode, HttpContext context, ChainProbe probe, Protos.Pricing.PricingClient pricing)
     {
-        probe.Seen("inventory", context.Request.Headers[CorralHttpHeaders.Timeout].ToString());
+        probe.Seen("inventory", context.Request.Headers[CorralHttpHeaders.Timeout].ToString(), sku);
         probe.InventoryWork?.Invoke();
-        var quote = await pricing.QuoteAsync(new QuoteRequest { Sku = sku, Mode = mode }, cancellationToken: CancellationToken.None);
-        return Results.Text(quote.Cents.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            var quote = await pricing.QuoteAsync(new QuoteRequest { Sku = sku, Mode = mode }, cancellationToken: CancellationToken.None);
+            return Results.Text(quote.Cents.ToString(CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            probe.Failed("inventory", sku, e);
+            throw;
+        }
     }
 }
 
@@ -196,18 +234,26 @@ internal sealed class OrdersService(ChainProbe probe, IHttpClientFactory http, G
 {
     public override async Task<OrderReply> PlaceOrder(OrderRequest request, ServerCallContext context)
     {
-        probe.Seen("orders", ChainProbe.GrpcTimeoutOf(context));
+        probe.Seen("orders", ChainProbe.GrpcTimeoutOf(context), request.Sku);
         probe.OrdersWork?.Invoke();
-        if (request.Mode.StartsWith("direct-", StringComparison.Ordinal))
+        try
         {
-            var pricing = grpc.CreateClient<Protos.Pricing.PricingClient>("direct");
-            var quote = await pricing.QuoteAsync(new QuoteRequest { Sku = request.Sku, Mode = request.Mode["direct-".Length..] });
-            return new OrderReply { Text = quote.Cents.ToString(CultureInfo.InvariantCulture) };
-        }
+            if (request.Mode.StartsWith("direct-", StringComparison.Ordinal))
+            {
+                var pricing = grpc.CreateClient<Protos.Pricing.PricingClient>("direct");
+                var quote = await pricing.QuoteAsync(new QuoteRequest { Sku = request.Sku, Mode = request.Mode["direct-".Length..] });
+                return new OrderReply { Text = quote.Cents.ToString(CultureInfo.InvariantCulture) };
+            }
 
-        var inventory = http.CreateClient("inventory");
-        var text = await inventory.GetStringAsync(new Uri($"/stock/{request.Sku}?mode={request.Mode}", UriKind.Relative), context.CancellationToken);
-        return new OrderReply { Text = text };
+            var inventory = http.CreateClient("inventory");
+            var text = await inventory.GetStringAsync(new Uri($"/stock/{request.Sku}?mode={request.Mode}", UriKind.Relative), context.CancellationToken);
+            return new OrderReply { Text = text };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            probe.Failed("orders", request.Sku, e);
+            throw;
+        }
     }
 }
 
@@ -216,7 +262,7 @@ internal sealed class PricingService(ChainProbe probe) : Pricing.PricingBase
 {
     public override async Task<QuoteReply> Quote(QuoteRequest request, ServerCallContext context)
     {
-        probe.Seen("pricing", ChainProbe.GrpcTimeoutOf(context));
+        probe.Seen("pricing", ChainProbe.GrpcTimeoutOf(context), request.Sku);
         probe.PricingStarts();
         try
         {

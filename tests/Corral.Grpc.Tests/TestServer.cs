@@ -92,8 +92,11 @@ internal sealed class TestServer : IAsyncDisposable
     }
 }
 
-/// <summary>One log entry.</summary>
-internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message);
+/// <summary>One log entry, with the exception it carried (its type, message and stack), if any.</summary>
+internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, string? Exception = null)
+{
+    public override string ToString() => $"{Level} {Category}[{EventId.Id}] {Message}{(Exception is null ? string.Empty : " " + Exception)}";
+}
 
 /// <summary>Keeps every log entry of an application.</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider
@@ -116,6 +119,6 @@ internal sealed class CapturingLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception)));
+            owner._entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception?.ToString()));
     }
 }
