@@ -37,6 +37,9 @@ internal sealed class ChainProbe
 
     public bool Record { get; set; } = true;
 
+    /// <summary>Plain-client calls that ended Cancelled at their deadline by grpc-dotnet's early reset (ChainLoadTests).</summary>
+    public int PlainClientResetsAtDeadline;
+
     public ConcurrentQueue<HopSeen> Hops { get; } = new();
 
     public ConcurrentDictionary<string, TaskCompletionSource> PricingArrived { get; } = new();
