@@ -1,0 +1,12 @@
+using System.Reflection;
+
+namespace Corral.Diagnostics.Stacks;
+
+/// <summary>What an awaited leaf type is, with the one private field its description may need.</summary>
+/// <param name="Kind">What it is.</param>
+/// <param name="Field">For a delay, its timer; for <c>WaitAsync</c>, the task it wraps; for a plain task, <c>m_action</c>.</param>
+internal sealed record LeafShape(LeafKind Kind, FieldInfo? Field)
+{
+    /// <summary>Gets the timer field of a delay.</summary>
+    internal FieldInfo? Timer => Kind is LeafKind.Delay or LeafKind.DelayWithToken ? Field : null;
+}
