@@ -138,7 +138,7 @@ internal sealed class AsyncStackWalker
             {
                 frames.Add(layout.Frame(site));
                 call = site.Call;
-                if (site.Line is null && lineNote is null && layout.LineProblem is not null)
+                if (site.Line is null && lineNote is null && layout.LineProblem is not null && !layout.IsFramework)
                 {
                     lineNote = "line unknown: " + layout.LineProblem;
                 }
@@ -203,20 +203,22 @@ internal sealed class AsyncStackWalker
         return false;
     }
 
-    /// <summary>The awaiter parked for <paramref name="state"/>: from the field the IL names, else the only non-default awaiter field.</summary>
+    /// <summary>
+    /// The awaiter parked for <paramref name="state"/>: the field the IL names (a cleared one reads as a default awaiter, which
+    /// holds no task: the frame is resuming), else the only awaiter field that is not default.
+    /// </summary>
     private static object? ReadAwaiter(StateMachineLayout layout, int state, object stateMachine)
     {
         if (layout.Site(state).Awaiter is { } field)
         {
-            var value = field.GetValue(stateMachine);
-            return IsDefault(value) ? null : value;
+            return field.GetValue(stateMachine);
         }
 
         object? only = null;
         foreach (var candidate in layout.Awaiters)
         {
             var value = candidate.GetValue(stateMachine);
-            if (IsDefault(value))
+            if (IsDefault(value, depth: 0))
             {
                 continue;
             }
@@ -232,23 +234,39 @@ internal sealed class AsyncStackWalker
         return only;
     }
 
-    /// <summary>Whether a boxed awaiter is its type's default (every reference field null): nothing parked.</summary>
-    private static bool IsDefault(object? value)
+    /// <summary>Whether a boxed awaiter is its type's default (every field null or zero): nothing parked.</summary>
+    private static bool IsDefault(object? value, int depth)
     {
         if (value is null)
         {
             return true;
         }
 
-        if (!value.GetType().IsValueType)
+        var type = value.GetType();
+        if (!type.IsValueType)
         {
             return false;
         }
 
-        foreach (var field in RuntimeShapes.InstanceFields(value.GetType()))
+        if (type.IsPrimitive || type.IsEnum)
         {
-            var inner = field.GetValue(value);
-            if (!field.FieldType.IsValueType ? inner is not null : inner is not null && !IsDefault(inner) && !IsZero(inner))
+            return value switch
+            {
+                nint n => n == 0,
+                nuint u => u == 0,
+                IConvertible c => c.ToDouble(System.Globalization.CultureInfo.InvariantCulture) == 0,
+                _ => false,
+            };
+        }
+
+        if (depth > 4)
+        {
+            return false;
+        }
+
+        foreach (var field in RuntimeShapes.InstanceFields(type))
+        {
+            if (!IsDefault(field.GetValue(value), depth + 1))
             {
                 return false;
             }
@@ -256,14 +274,4 @@ internal sealed class AsyncStackWalker
 
         return true;
     }
-
-    private static bool IsZero(object value) => value switch
-    {
-        bool b => !b,
-        byte b => b == 0,
-        short s => s == 0,
-        int i => i == 0,
-        long l => l == 0,
-        _ => false,
-    };
 }

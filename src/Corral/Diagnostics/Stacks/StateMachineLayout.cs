@@ -30,7 +30,12 @@ internal sealed class StateMachineLayout
         Method = method;
         Kind = kind;
         TypeFullName = typeFullName;
-        IsCorral = type.Assembly.GetName().Name is { } name && s_corralAssemblies.Contains(name);
+        var assembly = type.Assembly.GetName().Name ?? string.Empty;
+        IsCorral = s_corralAssemblies.Contains(assembly);
+        IsFramework = type.Assembly == typeof(object).Assembly
+            || assembly is "System" or "mscorlib" or "netstandard"
+            || assembly.StartsWith("System.", StringComparison.Ordinal)
+            || assembly.StartsWith("Microsoft.", StringComparison.Ordinal);
     }
 
     /// <summary>Gets the state machine type.</summary>
@@ -53,6 +58,9 @@ internal sealed class StateMachineLayout
 
     /// <summary>Gets a value indicating whether the method is Corral's own (its frame is not shown).</summary>
     internal bool IsCorral { get; }
+
+    /// <summary>Gets a value indicating whether the method is the framework's (System.*, Microsoft.*): its lines are usually unknown, and not worth a note.</summary>
+    internal bool IsFramework { get; }
 
     /// <summary>Gets why lines are unknown for this method (no PDB, …), or null.</summary>
     internal string? LineProblem { get; }

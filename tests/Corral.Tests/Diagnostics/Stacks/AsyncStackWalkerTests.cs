@@ -245,6 +245,64 @@ public sealed class AsyncStackWalkerTests
         await root;
     }
 
+    [Theory]
+    [InlineData(KnownBuild.Sdk)]
+    [InlineData(KnownBuild.Release)]
+    public async Task Walk_ThousandsOfCapturesWhileTasksMoveAndFinish_NeverMixesTasksOrInventsLines(KnownBuild build)
+    {
+        // Two families of tasks with disjoint methods keep moving (Task.Yield, Task.Delay(1), loops); each capture of a task
+        // may only show that family's frames, each at one of its awaits, or running (no line) innermost.
+        var families = new[]
+        {
+            (Scenario: "ChurnA", Lines: Lines("churn-a-outer", "churn-a-yield", "churn-a-delay"), Prefix: "KnownProgram.ChurnA"),
+            (Scenario: "ChurnB", Lines: Lines("churn-b-outer", "churn-b-yield", "churn-b-delay"), Prefix: "KnownProgram.ChurnB"),
+        };
+        using var stop = new CancellationTokenSource();
+        var tasks = new System.Collections.Generic.List<(Task Root, int Family)>();
+        for (var i = 0; i < 40; i++)
+        {
+            tasks.Add((await StartAsync(build, families[i % 2].Scenario, stop.Token), i % 2));
+        }
+
+        var walker = new AsyncStackWalker(RuntimeShapes.Default, resolver: null);
+        int captures = 0, suspended = 0;
+        try
+        {
+            for (var round = 0; round < 100; round++)
+            {
+                foreach (var (root, family) in tasks)
+                {
+                    var stack = walker.Walk(root);
+                    captures++;
+                    Assert.True(stack.Status != TaskTreeStackStatus.Unavailable, $"capture {captures}: {stack.Note}");
+                    for (var f = 0; f < stack.Frames.Count; f++)
+                    {
+                        var frame = stack.Frames[f];
+                        Assert.StartsWith(families[family].Prefix, frame.Method, StringComparison.Ordinal);
+                        if (frame.Line is { } line)
+                        {
+                            Assert.Contains(line, families[family].Lines);
+                        }
+                        else
+                        {
+                            Assert.True(f == 0 && stack.Status == TaskTreeStackStatus.Running, $"a frame without a line that is not the running innermost one: {frame} in {stack.Status}");
+                        }
+                    }
+
+                    suspended += stack.Status == TaskTreeStackStatus.Suspended ? 1 : 0;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(tasks.Select(t => t.Root));
+        }
+
+        Assert.Equal(4000, captures);
+        Assert.True(suspended > 0, "no capture saw a suspended task: the churn did not exercise the walk");
+    }
+
     [Fact]
     public void Shapes_ThisRuntime_EveryEssentialShapeFound()
     {
@@ -260,6 +318,8 @@ public sealed class AsyncStackWalkerTests
         Assert.Empty(stack.Frames);
         Assert.Equal(TaskTreeAwaitKind.Delay, stack.Awaiting?.Kind);
     }
+
+    private static int[] Lines(params string[] marks) => marks.Select(m => KnownProgramBuilds.Marks[m]).ToArray();
 
     internal static TaskTreeStackTrace Walk(object root) => new AsyncStackWalker(RuntimeShapes.Default, resolver: null).Walk(root);
 

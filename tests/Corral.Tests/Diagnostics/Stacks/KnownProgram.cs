@@ -159,4 +159,40 @@ public static class KnownProgram
         await gate; // @await:produce
         yield return 2;
     }
+
+    // --- churn: two families of tasks that never stop moving, with disjoint method names ------------------------------
+
+    public static Task ChurnA(CancellationToken cancellationToken) => ChurnAOuterAsync(cancellationToken);
+
+    private static async Task ChurnAOuterAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await ChurnAInnerAsync(); // @await:churn-a-outer
+        }
+    }
+
+    private static async Task ChurnAInnerAsync()
+    {
+        await Task.Yield(); // @await:churn-a-yield
+        await Task.Delay(1); // @await:churn-a-delay
+    }
+
+    public static Task ChurnB(CancellationToken cancellationToken) => ChurnBOuterAsync(cancellationToken);
+
+    private static async Task ChurnBOuterAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var value = await ChurnBInnerAsync(); // @await:churn-b-outer
+            GC.KeepAlive(value);
+        }
+    }
+
+    private static async ValueTask<int> ChurnBInnerAsync()
+    {
+        await Task.Delay(1).ConfigureAwait(false); // @await:churn-b-delay
+        await Task.Yield(); // @await:churn-b-yield
+        return 1;
+    }
 }
