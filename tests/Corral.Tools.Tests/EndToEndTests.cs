@@ -39,7 +39,7 @@ public sealed class EndToEndTests
             s_processLimit, ChildProcess.ToolDll, "tree", _fixture.Demo.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json", "--timeout", "20");
 
         Assert.True(exitCode == 0, $"corral exited with {exitCode}: {error}");
-        Assert.Contains("\"schema\": \"corral.tasktree/1\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"schema\": \"corral.tasktree/2\"", output, StringComparison.Ordinal);
         var snapshot = TaskTreeSnapshot.FromJson(output);
         Assert.Equal(_fixture.Demo.Id, snapshot.ProcessId);
         AssertDemoTree(snapshot);

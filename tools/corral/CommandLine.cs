@@ -26,7 +26,7 @@ internal sealed record CommandLine(string Command, int ProcessId, bool Json, Tim
               List the .NET processes on this machine that use Corral: PID, name, Corral version.
           corral tree <pid> [--json] [--watch [<seconds>]] [--timeout <seconds>]
               Print the process's live tree of scopes, groups and tasks.
-              --json               print the snapshot as JSON (schema corral.tasktree/1); with --watch, one line per refresh
+              --json               print the snapshot as JSON (schema corral.tasktree/2); with --watch, one line per refresh
               --watch [<seconds>]  refresh every <seconds> (default 2) until Ctrl+C
               --timeout <seconds>  how long to wait for an answer (tree: 10, ps: 3 per process)
           corral web <pid> [--port <port>] [--interval <seconds>] [--grace <seconds>] [--timeout <seconds>]

@@ -4,7 +4,7 @@
 //
 //   probe:     enable "Corral"                                   -> Hello(processId, corralVersion, protocolVersion)
 //   snapshot:  enable "Corral" with command=snapshot;requestId=N -> Hello, then SnapshotChunk(N, i, count, json) for
-//                                                                   i = 0 .. count-1 (JSON schema corral.tasktree/1)
+//                                                                   i = 0 .. count-1 (JSON schema corral.tasktree/2)
 //
 // WHY EACH ATTEMPT ENDS BY STOPPING THE SESSION. The target writes its whole answer within milliseconds of the enable,
 // but TraceEvent does not hand a live session's newest events to its callbacks until some later event arrives
@@ -81,7 +81,7 @@ internal static class CorralClient
         }
     }
 
-    /// <summary>Reads the live task tree of a process as the JSON it was sent in (schema <c>corral.tasktree/1</c>).</summary>
+    /// <summary>Reads the live task tree of a process as the JSON it was sent in (schema <c>corral.tasktree/2</c>).</summary>
     /// <param name="processId">The target process.</param>
     /// <param name="timeout">How long to wait for the whole answer.</param>
     /// <param name="cancellationToken">Ends the wait early.</param>

@@ -4,7 +4,7 @@
 // AND all keywords (over EventPipe a keyword mask of 0 delivers nothing), optionally with the argument  command=snapshot
 // (and  requestId=<int>  to match answers to requests):
 //   * every enable writes Hello(processId, corralVersion, protocolVersion), so a reader can tell a Corral process;
-//   * command=snapshot also writes the current TaskTreeSnapshot as JSON (schema corral.tasktree/1), split into
+//   * command=snapshot also writes the current TaskTreeSnapshot as JSON (schema corral.tasktree/2), split into
 //     SnapshotChunk(requestId, index, count, text) events of at most 16,000 characters, index 0 .. count-1.
 // The target process needs nothing but a reference to Corral: EventSource commands are served by the runtime. The
 // source is created with the first CancelScope (see CancelScope.s_eventSource), so a process answers once it used Corral.

@@ -60,10 +60,9 @@ public sealed class TaskTreeFrame
         : null;
 
     /// <inheritdoc/>
-    /// <remarks><c>Exporter.FlushAsync at Exporter.cs:57</c>, <c>lambda in Program.Main at Program.cs:12</c>, or <c>… (line unknown)</c>.</remarks>
-    public override string ToString()
-    {
-        var name = Kind == TaskTreeFrameKind.Lambda ? "lambda in " + Method : Method;
-        return Location is { } where ? $"{name} at {where}" : $"{name} (line unknown)";
-    }
+    /// <remarks><c>Exporter.FlushAsync (Exporter.cs:57)</c>, <c>lambda in Program.Main (Program.cs:12)</c>, or <c>… (line unknown)</c>.</remarks>
+    public override string ToString() => $"{DisplayName} ({Location ?? "line unknown"})";
+
+    /// <summary>Gets the name a person reads: <see cref="Method"/>, or <c>lambda in</c> it for a lambda.</summary>
+    internal string DisplayName => Kind == TaskTreeFrameKind.Lambda ? "lambda in " + Method : Method;
 }

@@ -21,6 +21,7 @@ public sealed class TaskTreeNode
     /// <param name="cancelReason">Why it is cancelled, or null.</param>
     /// <param name="cancelledFor">For a cancelled node, how long it has run since the cancellation reached it.</param>
     /// <param name="children">Its children, oldest first.</param>
+    /// <param name="stack">For a task or scope, where it is right now (its async call stack), or null when not captured.</param>
     /// <exception cref="ArgumentNullException"><paramref name="children"/> is null.</exception>
     public TaskTreeNode(
         long id,
@@ -34,7 +35,8 @@ public sealed class TaskTreeNode
         bool cancelCalled,
         string? cancelReason,
         TimeSpan? cancelledFor,
-        IReadOnlyList<TaskTreeNode> children)
+        IReadOnlyList<TaskTreeNode> children,
+        TaskTreeStackTrace? stack = null)
     {
         ArgumentNullException.ThrowIfNull(children);
         Id = id;
@@ -49,6 +51,7 @@ public sealed class TaskTreeNode
         CancelReason = cancelReason;
         CancelledFor = cancelledFor;
         Children = children;
+        Stack = stack;
     }
 
     /// <summary>Gets a process-wide identifier, stable for the node's life.</summary>
@@ -86,6 +89,12 @@ public sealed class TaskTreeNode
 
     /// <summary>Gets the node's children, oldest first.</summary>
     public IReadOnlyList<TaskTreeNode> Children { get; }
+
+    /// <summary>
+    /// Gets, for a task or a scope running a body, where it is right now: its async call stack, innermost frame first, and
+    /// what that frame awaits. Null for groups, and when the snapshot was taken without stacks.
+    /// </summary>
+    public TaskTreeStackTrace? Stack { get; }
 
     /// <inheritdoc/>
     public override string ToString() => TaskTreeSnapshot.DescribeNode(this);

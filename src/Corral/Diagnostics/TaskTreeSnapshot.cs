@@ -1,12 +1,20 @@
 // A snapshot of the live task tree, and its two renderings: a pstree-like text tree and versioned JSON.
 //
 // The JSON is for tools, not for HTML: quotes and apostrophes in names stay readable (relaxed escaping).
-// JSON schema "corral.tasktree/1" (additive changes keep the version; removals or renames bump it):
-//   { "schema": "corral.tasktree/1", "takenAt": ISO-8601, "processId": int, "roots": [node, ...] }
+// JSON schema "corral.tasktree/2" (additive changes keep the version; removals or renames bump it). FromJson also reads
+// "corral.tasktree/1" (the same without "stack"), so a new reader keeps working against an old process; an old reader
+// refuses /2 with a clear version error (the corral tool's exit code 4).
+//   { "schema": "corral.tasktree/2", "takenAt": ISO-8601, "processId": int, "roots": [node, ...] }
 //   node = { "id": int, "kind": "scope"|"shield"|"taskGroup"|"task", "name": string|null, "site": string|null,
 //            "state": "running"|"cancelling"|"finished", "ageMs": number, "deadline": ISO-8601|null,
 //            "shield": bool, "cancelCalled": bool, "cancelReason": string|null, "cancelledForMs": number|null,
-//            "children": [node, ...] }
+//            "stack": stack|null, "children": [node, ...] }
+//   stack = { "status": "suspended"|"running"|"unavailable", "frames": [frame, ...] (innermost first),
+//             "awaiting": awaiting|null, "note": string|null }
+//   frame = { "method": string, "kind": "method"|"lambda"|"localFunction", "type": string|null, "file": string|null,
+//             "line": int|null, "column": int|null }
+//   awaiting = { "kind": string (TaskTreeAwaitKind, camelCase; unknown kinds read as "other"), "description": string,
+//                "timeLeftMs": number|null, "targetId": int|null, "call": string|null }
 // docs/concepts/introspection.md documents the same schema for users.
 using System;
 using System.Collections.Generic;
@@ -31,10 +39,22 @@ namespace Corral.Diagnostics;
 public sealed class TaskTreeSnapshot
 {
     /// <summary>The JSON schema identifier written by <see cref="ToJson"/>.</summary>
-    public const string SchemaVersion = "corral.tasktree/1";
+    public const string SchemaVersion = "corral.tasktree/2";
 
-    /// <summary>JSON nesting allowed: two levels per tree level (the node and its children array), plus the envelope.</summary>
-    private const int JsonMaxDepth = (4 * TaskTree.MaxDepth) + 16;
+    /// <summary>Every await kind, for reading their JSON names.</summary>
+    private static readonly TaskTreeAwaitKind[] s_awaitKinds =
+    [
+        TaskTreeAwaitKind.Other, TaskTreeAwaitKind.Sleep, TaskTreeAwaitKind.Delay, TaskTreeAwaitKind.Yield, TaskTreeAwaitKind.ChannelRead,
+        TaskTreeAwaitKind.ChannelWrite, TaskTreeAwaitKind.CapacityLimiter, TaskTreeAwaitKind.Semaphore, TaskTreeAwaitKind.TaskCompletionSource,
+        TaskTreeAwaitKind.WhenAll, TaskTreeAwaitKind.WhenAny, TaskTreeAwaitKind.ThreadPoolWork, TaskTreeAwaitKind.CorralTask,
+        TaskTreeAwaitKind.TaskGroup, TaskTreeAwaitKind.Scope,
+    ];
+
+    /// <summary>The previous schema, still read by <see cref="FromJson"/>: the same without stacks.</summary>
+    private const string SchemaVersion1 = "corral.tasktree/1";
+
+    /// <summary>JSON nesting allowed: two levels per tree level (the node and its children array), plus the envelope and a stack.</summary>
+    private const int JsonMaxDepth = (4 * TaskTree.MaxDepth) + 24;
 
     /// <summary>Creates a snapshot.</summary>
     /// <param name="takenAt">When it was taken.</param>
@@ -62,7 +82,8 @@ public sealed class TaskTreeSnapshot
     /// <param name="json">The JSON text.</param>
     /// <returns>The snapshot.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
-    /// <exception cref="FormatException">The text is not a task-tree snapshot of a known schema.</exception>
+    /// <exception cref="FormatException">The text is not a task-tree snapshot of a known schema (<see cref="SchemaVersion"/>, or
+    /// <c>corral.tasktree/1</c>, read with every <see cref="TaskTreeNode.Stack"/> null).</exception>
     public static TaskTreeSnapshot FromJson(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
@@ -71,9 +92,9 @@ public sealed class TaskTreeSnapshot
             using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = JsonMaxDepth });
             var root = doc.RootElement;
             var schema = root.GetProperty("schema").GetString();
-            if (schema != SchemaVersion)
+            if (schema != SchemaVersion && schema != SchemaVersion1)
             {
-                throw new FormatException($"Unknown task-tree schema '{schema}'; this version of Corral reads '{SchemaVersion}'.");
+                throw new FormatException($"Unknown task-tree schema '{schema}'; this version of Corral reads '{SchemaVersion}' and '{SchemaVersion1}'.");
             }
 
             var roots = new List<TaskTreeNode>();
@@ -120,6 +141,8 @@ public sealed class TaskTreeSnapshot
 
     /// <summary>Renders the snapshot as a text tree, one node per line, like <c>pstree</c>.</summary>
     /// <returns>The text, ending with a newline; <c>(no live scopes or tasks)</c> when the tree is empty.</returns>
+    /// <remarks>A node's stack, when captured, is printed under it: what the innermost frame awaits, then each frame,
+    /// innermost first (<c>at Exporter.FlushAsync (Exporter.cs:57)</c>).</remarks>
     public string ToText()
     {
         var sb = new StringBuilder();
@@ -221,6 +244,29 @@ public sealed class TaskTreeSnapshot
         return sb.ToString();
     }
 
+    /// <summary>The lines that describe a stack: what it awaits (or that it runs), its frames, and its note.</summary>
+    internal static IEnumerable<string> DescribeStack(TaskTreeStackTrace stack)
+    {
+        if (stack.Status == TaskTreeStackStatus.Running)
+        {
+            yield return "running on a thread now";
+        }
+        else if (stack.Awaiting is { } awaiting)
+        {
+            yield return awaiting.ToString();
+        }
+
+        foreach (var frame in stack.Frames)
+        {
+            yield return "at " + frame;
+        }
+
+        if (stack.Note is { } note)
+        {
+            yield return $"({note})";
+        }
+    }
+
     private static string FormatDuration(TimeSpan t) =>
         t.TotalSeconds >= 1
             ? string.Create(CultureInfo.InvariantCulture, $"{t.TotalSeconds:0.0}s")
@@ -230,6 +276,15 @@ public sealed class TaskTreeSnapshot
     {
         sb.Append(indent).Append(last ? "└── " : "├── ").Append(DescribeNode(node)).Append('\n');
         var childIndent = indent + (last ? "    " : "│   ");
+        if (node.Stack is { } stack)
+        {
+            var stackIndent = childIndent + (node.Children.Count > 0 ? "│ " : "  ");
+            foreach (var line in DescribeStack(stack))
+            {
+                sb.Append(stackIndent).Append(line).Append('\n');
+            }
+        }
+
         for (var i = 0; i < node.Children.Count; i++)
         {
             Render(sb, node.Children[i], childIndent, i == node.Children.Count - 1);
@@ -277,6 +332,15 @@ public sealed class TaskTreeSnapshot
             writer.WriteNull("cancelledForMs");
         }
 
+        if (node.Stack is { } stack)
+        {
+            WriteStack(writer, stack);
+        }
+        else
+        {
+            writer.WriteNull("stack");
+        }
+
         writer.WriteStartArray("children");
         foreach (var child in node.Children)
         {
@@ -285,6 +349,160 @@ public sealed class TaskTreeSnapshot
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+    }
+
+    private static void WriteStack(Utf8JsonWriter writer, TaskTreeStackTrace stack)
+    {
+        writer.WriteStartObject("stack");
+        writer.WriteString("status", stack.Status switch
+        {
+            TaskTreeStackStatus.Running => "running",
+            TaskTreeStackStatus.Unavailable => "unavailable",
+            _ => "suspended",
+        });
+        writer.WriteStartArray("frames");
+        foreach (var frame in stack.Frames)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("method", frame.Method);
+            writer.WriteString("kind", frame.Kind switch
+            {
+                TaskTreeFrameKind.Lambda => "lambda",
+                TaskTreeFrameKind.LocalFunction => "localFunction",
+                _ => "method",
+            });
+            writer.WriteString("type", frame.TypeFullName);
+            writer.WriteString("file", frame.File);
+            WriteNumberOrNull(writer, "line", frame.Line);
+            WriteNumberOrNull(writer, "column", frame.Column);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        if (stack.Awaiting is { } awaiting)
+        {
+            writer.WriteStartObject("awaiting");
+            writer.WriteString("kind", AwaitKindName(awaiting.Kind));
+            writer.WriteString("description", awaiting.Description);
+            if (awaiting.TimeLeft is { } left)
+            {
+                writer.WriteNumber("timeLeftMs", Math.Round(left.TotalMilliseconds, 3));
+            }
+            else
+            {
+                writer.WriteNull("timeLeftMs");
+            }
+
+            if (awaiting.TargetId is { } target)
+            {
+                writer.WriteNumber("targetId", target);
+            }
+            else
+            {
+                writer.WriteNull("targetId");
+            }
+
+            writer.WriteString("call", awaiting.Call);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNull("awaiting");
+        }
+
+        writer.WriteString("note", stack.Note);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The JSON name of an await kind: the enum member's name in camelCase.</summary>
+    private static string AwaitKindName(TaskTreeAwaitKind kind) => kind switch
+    {
+        TaskTreeAwaitKind.Sleep => "sleep",
+        TaskTreeAwaitKind.Delay => "delay",
+        TaskTreeAwaitKind.Yield => "yield",
+        TaskTreeAwaitKind.ChannelRead => "channelRead",
+        TaskTreeAwaitKind.ChannelWrite => "channelWrite",
+        TaskTreeAwaitKind.CapacityLimiter => "capacityLimiter",
+        TaskTreeAwaitKind.Semaphore => "semaphore",
+        TaskTreeAwaitKind.TaskCompletionSource => "taskCompletionSource",
+        TaskTreeAwaitKind.WhenAll => "whenAll",
+        TaskTreeAwaitKind.WhenAny => "whenAny",
+        TaskTreeAwaitKind.ThreadPoolWork => "threadPoolWork",
+        TaskTreeAwaitKind.CorralTask => "corralTask",
+        TaskTreeAwaitKind.TaskGroup => "taskGroup",
+        TaskTreeAwaitKind.Scope => "scope",
+        _ => "other",
+    };
+
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    private static TaskTreeStackTrace? ReadStack(JsonElement node)
+    {
+        if (!node.TryGetProperty("stack", out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var frames = new List<TaskTreeFrame>();
+        foreach (var f in e.GetProperty("frames").EnumerateArray())
+        {
+            frames.Add(new TaskTreeFrame(
+                f.GetProperty("method").GetString() ?? throw new FormatException("A frame has no method."),
+                f.GetProperty("kind").GetString() switch
+                {
+                    "lambda" => TaskTreeFrameKind.Lambda,
+                    "localFunction" => TaskTreeFrameKind.LocalFunction,
+                    _ => TaskTreeFrameKind.Method,
+                },
+                f.GetProperty("type").GetString(),
+                f.GetProperty("file").GetString(),
+                f.GetProperty("line").ValueKind == JsonValueKind.Null ? null : f.GetProperty("line").GetInt32(),
+                f.GetProperty("column").ValueKind == JsonValueKind.Null ? null : f.GetProperty("column").GetInt32()));
+        }
+
+        TaskTreeAwait? awaiting = null;
+        if (e.GetProperty("awaiting") is { ValueKind: JsonValueKind.Object } a)
+        {
+            // A kind this version does not know (a newer writer's) reads as Other: the description still says what it is.
+            var kindName = a.GetProperty("kind").GetString();
+            var kind = TaskTreeAwaitKind.Other;
+            foreach (var candidate in s_awaitKinds)
+            {
+                if (AwaitKindName(candidate) == kindName)
+                {
+                    kind = candidate;
+                }
+            }
+
+            awaiting = new TaskTreeAwait(
+                kind,
+                a.GetProperty("description").GetString() ?? string.Empty,
+                a.GetProperty("timeLeftMs").ValueKind == JsonValueKind.Null ? null : TimeSpan.FromMilliseconds(a.GetProperty("timeLeftMs").GetDouble()),
+                a.GetProperty("targetId").ValueKind == JsonValueKind.Null ? null : a.GetProperty("targetId").GetInt64(),
+                a.GetProperty("call").GetString());
+        }
+
+        return new TaskTreeStackTrace(
+            e.GetProperty("status").GetString() switch
+            {
+                "running" => TaskTreeStackStatus.Running,
+                "unavailable" => TaskTreeStackStatus.Unavailable,
+                "suspended" => TaskTreeStackStatus.Suspended,
+                var other => throw new FormatException($"Unknown stack status '{other}'."),
+            },
+            frames,
+            awaiting,
+            e.GetProperty("note").GetString());
     }
 
     private static TaskTreeNode ReadNode(JsonElement e)
@@ -320,6 +538,7 @@ public sealed class TaskTreeSnapshot
             e.GetProperty("cancelCalled").GetBoolean(),
             e.GetProperty("cancelReason").GetString(),
             e.GetProperty("cancelledForMs").ValueKind == JsonValueKind.Null ? null : TimeSpan.FromMilliseconds(e.GetProperty("cancelledForMs").GetDouble()),
-            children);
+            children,
+            ReadStack(e));
     }
 }

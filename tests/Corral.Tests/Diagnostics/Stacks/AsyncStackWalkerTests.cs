@@ -59,7 +59,7 @@ public sealed class AsyncStackWalkerTests
 
         AssertFrames(stack, ("KnownProgram.Lambda", "lambda"));
         Assert.Equal(TaskTreeFrameKind.Lambda, stack.Frames[0].Kind);
-        Assert.StartsWith("lambda in KnownProgram.Lambda at KnownProgram.cs:", stack.Frames[0].ToString(), StringComparison.Ordinal);
+        Assert.Equal($"lambda in KnownProgram.Lambda (KnownProgram.cs:{KnownProgramBuilds.Marks["lambda"]})", stack.Frames[0].ToString());
         gate.SetResult();
         await root;
     }
