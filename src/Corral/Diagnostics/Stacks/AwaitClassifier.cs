@@ -16,9 +16,23 @@ internal static class AwaitClassifier
         {
             case LeafKind.Delay:
             case LeafKind.DelayWithToken:
+                // The time left changes: described anew each time.
                 var left = shapes.DelayTimeLeft(shape, leaf);
                 var token = shape.Kind == LeafKind.Delay ? "without a token" : "with a token";
                 return new TaskTreeAwait(TaskTreeAwaitKind.Delay, $"Task.Delay ({Left(left)}, {token})", left, null, call);
+            case LeafKind.PlainTask when shape.Field?.GetValue(leaf) is Delegate:
+                return new TaskTreeAwait(TaskTreeAwaitKind.ThreadPoolWork, $"a delegate on the thread pool ({Status((Task)leaf)})", null, null, call);
+            default:
+                // Depends on the type and the call only: one immutable description per pair, shared by every snapshot.
+                return shape.Descriptions.GetOrAdd(call ?? string.Empty, static (c, state) => Describe(state.Shape, state.Type, c.Length == 0 ? null : c), (Shape: shape, Type: type));
+        }
+    }
+
+    /// <summary>The description of a leaf that depends only on its type (<paramref name="shape"/>) and the awaited call.</summary>
+    private static TaskTreeAwait Describe(LeafShape shape, Type type, string? call)
+    {
+        switch (shape.Kind)
+        {
             case LeafKind.Semaphore:
                 return new TaskTreeAwait(TaskTreeAwaitKind.Semaphore, "SemaphoreSlim.WaitAsync", null, null, call);
             case LeafKind.WhenAll:
@@ -33,16 +47,11 @@ internal static class AwaitClassifier
                 var write = call?.Contains("Write", StringComparison.Ordinal) == true;
                 return new TaskTreeAwait(write ? TaskTreeAwaitKind.ChannelWrite : TaskTreeAwaitKind.ChannelRead, $"a channel {(write ? "write" : "read")}{(call is null ? string.Empty : $" ({call})")}", null, null, call);
             case LeafKind.PlainTask:
-                if (shape.Field?.GetValue(leaf) is Delegate)
-                {
-                    return new TaskTreeAwait(TaskTreeAwaitKind.ThreadPoolWork, $"a delegate on the thread pool ({Status((Task)leaf)})", null, null, call);
-                }
-
                 return new TaskTreeAwait(TaskTreeAwaitKind.TaskCompletionSource, $"the task of a TaskCompletionSource ({TypeName(type)})", null, null, call);
             case LeafKind.Unwrap:
                 return new TaskTreeAwait(TaskTreeAwaitKind.Other, call is null ? "an unwrapped task (Task.Run of an async delegate)" : $"an unwrapped task ({call})", null, null, call);
             default:
-                var what = leaf is Task ? "a task" : "a value-task source";
+                var what = typeof(Task).IsAssignableFrom(type) ? "a task" : "a value-task source";
                 return new TaskTreeAwait(TaskTreeAwaitKind.Other, call is null ? $"{what} of type {TypeName(type)}" : $"{call} ({what} of type {TypeName(type)})", null, null, call);
         }
     }

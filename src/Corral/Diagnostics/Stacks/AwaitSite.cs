@@ -12,4 +12,7 @@ internal sealed record AwaitSite(FieldInfo? Awaiter, string? File, int? Line, in
 {
     /// <summary>The site of a state the scan did not find: nothing known but the state machine.</summary>
     internal static readonly AwaitSite Unknown = new(null, null, null, null, null);
+
+    /// <summary>Gets or sets the frame a state machine suspended here shows (immutable, so built once and shared by every snapshot).</summary>
+    internal TaskTreeFrame? Frame { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 
 namespace Corral.Diagnostics.Stacks;
@@ -9,4 +10,7 @@ internal sealed record LeafShape(LeafKind Kind, FieldInfo? Field)
 {
     /// <summary>Gets the timer field of a delay.</summary>
     internal FieldInfo? Timer => Kind is LeafKind.Delay or LeafKind.DelayWithToken ? Field : null;
+
+    /// <summary>Descriptions that depend only on the leaf's type and the awaited call, by call ("" for none): built once, shared.</summary>
+    internal ConcurrentDictionary<string, TaskTreeAwait> Descriptions { get; } = new(System.StringComparer.Ordinal);
 }

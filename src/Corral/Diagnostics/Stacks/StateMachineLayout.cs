@@ -19,6 +19,9 @@ internal sealed class StateMachineLayout
 
     private readonly Dictionary<int, AwaitSite> _sites;
 
+    /// <summary>The frame of a state machine of this type that is running (or whose await was not found): no line.</summary>
+    private TaskTreeFrame? _runningFrame;
+
     private StateMachineLayout(Type type, FieldInfo? state, FieldInfo[] awaiters, Dictionary<int, AwaitSite> sites, string? lineProblem)
     {
         Type = type;
@@ -69,7 +72,10 @@ internal sealed class StateMachineLayout
     internal AwaitSite Site(int state) => _sites.TryGetValue(state, out var site) ? site : AwaitSite.Unknown;
 
     /// <summary>The frame for a state machine of this type suspended at <paramref name="site"/> (or running: <see cref="AwaitSite.Unknown"/>).</summary>
-    internal TaskTreeFrame Frame(AwaitSite site) => new(Method, Kind, TypeFullName, site.File, site.Line, site.Column);
+    /// <remarks>Frames are immutable: each site's is built once and shared (a snapshot of 100,000 tasks allocates no frame).</remarks>
+    internal TaskTreeFrame Frame(AwaitSite site) => ReferenceEquals(site, AwaitSite.Unknown)
+        ? _runningFrame ??= new(Method, Kind, TypeFullName, null, null, null)
+        : site.Frame ??= new(Method, Kind, TypeFullName, site.File, site.Line, site.Column);
 
     /// <summary>Builds the layout of <paramref name="type"/>; <paramref name="stateFieldName"/> is the compiler's name, replaceable in tests.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "State machine fields and MoveNext are read at snapshot time, best effort; missing metadata degrades the frame.")]
