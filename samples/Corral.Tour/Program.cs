@@ -1,7 +1,8 @@
 // The Corral tour: the scenes of "Cancel Is a Request, Not a Command", each played twice, once with plain .NET
-// (Task.WhenAll, CancellationTokenSource) and once with Corral, one line per scene; then two scenes of what Corral
-// adds (7: the live task tree, printed under its line; 8: the watchdog naming a stubborn task; 9: a graceful stop). The tour checks itself:
-// it exits with 1 when Corral's side of a scene did not behave as promised, or a scene did not end in time.
+// (Task.WhenAll, CancellationTokenSource) and once with Corral, one line per scene; then four scenes of what Corral
+// adds (7: the live task tree, printed under its line; 8: the watchdog naming a stubborn task; 9: a graceful stop;
+// 10: where a stuck task is suspended, from its async call stack). The tour checks itself: it exits with 1 when
+// Corral's side of a scene did not behave as promised, or a scene did not end in time.
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -26,6 +27,7 @@ internal static class Program
         new(7, "what is still running?", WhatIsRunning.RunAsync),
         new(8, "who ignores the cancel?", WatchdogNamesIt.RunAsync),
         new(9, "ask first, then cancel", AskThenCancel.RunAsync),
+        new(10, "where is it stuck?", WhereIsItStuck.RunAsync),
     ];
 
     public static async Task<int> Main()
