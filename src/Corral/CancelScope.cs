@@ -213,6 +213,12 @@ public sealed partial class CancelScope
     /// <summary>Gets the group child that opened this scope directly, if any (for the task tree).</summary>
     internal TaskRecord? OwnerTask { get; }
 
+    /// <summary>
+    /// The block's run once its body suspended (set once, before the run's task is handed out; never cleared: the scope
+    /// leaves the tree when it ends). Read only by snapshots, to walk from the run's task into the body (Diagnostics/Stacks).
+    /// </summary>
+    internal ISuspendedRun? SuspendedRun { get; set; }
+
     /// <summary>Gets or sets the group whose scope this is, if any.</summary>
     internal TaskGroup? Group { get; set; }
 

@@ -127,6 +127,7 @@ public sealed partial class CancelScope
         var run = timeout is { } t
             ? new TimedScopeRun<TValue, TResult>(scope, task, shape, t)
             : new ScopeRun<TValue, TResult>(scope, task, shape);
+        scope.SuspendedRun = run; // lets a snapshot walk from the run's task into the body (Diagnostics/Stacks)
 
         // INVARIANT: everything OnBodyCompleted reads was written by the constructor, before this registration.
         Continuations.OnCompleted(task, run.OnBodyCompleted);
@@ -319,7 +320,7 @@ public sealed partial class CancelScope
 
     /// <summary>A run whose body suspended: one continuation on the body's task exits the block and completes the run's task.</summary>
     /// <remarks>Kept small (48 B): it lives as long as the body is suspended, once per suspended scope.</remarks>
-    private class ScopeRun<TValue, TResult>
+    private class ScopeRun<TValue, TResult> : ISuspendedRun
     {
         private readonly CancelScope _scope;
         private readonly Task _body;
@@ -341,6 +342,12 @@ public sealed partial class CancelScope
 
         /// <summary>The run's task, handed to the caller.</summary>
         internal Task<TResult> Task => _builder.Task;
+
+        /// <inheritdoc/>
+        Task ISuspendedRun.RunTask => _builder.Task;
+
+        /// <inheritdoc/>
+        Task ISuspendedRun.Body => _body;
 
         /// <summary>The timeout a <c>FailAfter</c> reports in its <see cref="TimeoutException"/>, or null.</summary>
         protected virtual TimeSpan? Timeout => null;

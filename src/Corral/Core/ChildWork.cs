@@ -13,6 +13,10 @@ internal abstract class ChildWork
     /// <summary>The child's task while it runs (read by its completion callback); null before and after.</summary>
     internal Task? Task;
 
+    /// <summary>The task handed to whoever started the child and may await it (a <c>Start&lt;T&gt;</c> child's value), or null.
+    /// Read by snapshots, to name the child a task awaits (Diagnostics/Stacks).</summary>
+    internal virtual Task? HandedOut => null;
+
     /// <summary>Calls the child's delegate (its ambient value is already set).</summary>
     /// <param name="groupScope">The scope of the group the child belongs to.</param>
     internal abstract Task Invoke(CancelScope groupScope);

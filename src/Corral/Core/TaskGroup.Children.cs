@@ -115,6 +115,16 @@ public sealed partial class TaskGroup
         var task = Call(work, out var thrown);
         if (task is not null)
         {
+            // As InvokeChild does: the record holds the task while it runs (snapshots read its stack from there).
+            if (work is ChildWork child)
+            {
+                child.Task = task;
+            }
+            else
+            {
+                record.Work = task;
+            }
+
             await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 

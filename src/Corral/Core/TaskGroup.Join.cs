@@ -117,11 +117,15 @@ public sealed partial class TaskGroup
         {
             if (returnsValue)
             {
-                value = await Continuations.ThroughRunner(((Func<TaskGroup, Task<T>>)body)(this)).ConfigureAwait(false);
+                var task = ((Func<TaskGroup, Task<T>>)body)(this);
+                bodyRecord.Work = task; // where a snapshot starts reading the body's stack (Diagnostics/Stacks)
+                value = await Continuations.ThroughRunner(task).ConfigureAwait(false);
             }
             else
             {
-                await Continuations.ThroughRunner(((Func<TaskGroup, Task>)body)(this)).ConfigureAwait(false);
+                var task = ((Func<TaskGroup, Task>)body)(this);
+                bodyRecord.Work = task;
+                await Continuations.ThroughRunner(task).ConfigureAwait(false);
             }
         }
         catch (Exception e)

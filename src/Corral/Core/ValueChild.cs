@@ -32,6 +32,9 @@ internal sealed class ValueChild<T> : ChildWork
     internal Task<T> Result { get; }
 
     /// <inheritdoc/>
+    internal override Task? HandedOut => Result;
+
+    /// <inheritdoc/>
     internal override Task Invoke(CancelScope groupScope) => _work(groupScope.Token);
 
     /// <inheritdoc/>

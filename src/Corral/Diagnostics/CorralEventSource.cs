@@ -52,13 +52,14 @@ internal sealed class CorralEventSource : EventSource
     [Event(2, Level = EventLevel.Informational)]
     public void SnapshotChunk(int requestId, int index, int count, string json) => WriteEvent(2, requestId, index, count, json);
 
-    /// <summary>A watchdog report: a task still running after its cancellation.</summary>
-    [Event(3, Level = EventLevel.Warning, Message = "Task '{1}' at {2} still running {4:0.0}s after it was cancelled ({3}); report #{5}")]
-    public void TaskIgnoringCancellation(long taskId, string taskName, string site, string reason, double secondsSinceCancel, int reportNumber)
+    /// <summary>A watchdog report: a task still running after its cancellation, and where it is (<c>Exporter.cs:57 in Exporter.FlushAsync, awaiting …</c>).</summary>
+    /// <remarks>Version 1 added <paramref name="where"/> at the end; readers of version 0 read the same first six fields.</remarks>
+    [Event(3, Level = EventLevel.Warning, Version = 1, Message = "Task '{1}' started at {2} still running {4:0.0}s after it was cancelled ({3}), at {6}; report #{5}")]
+    public void TaskIgnoringCancellation(long taskId, string taskName, string site, string reason, double secondsSinceCancel, int reportNumber, string where)
     {
         if (IsEnabled(EventLevel.Warning, EventKeywords.All))
         {
-            WriteEvent(3, taskId, taskName, site, reason, secondsSinceCancel, reportNumber);
+            WriteEvent(3, taskId, taskName, site, reason, secondsSinceCancel, reportNumber, where);
         }
     }
 

@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
 using Corral.Core;
+using Corral.Diagnostics.Stacks;
 
 namespace Corral.Diagnostics;
 
@@ -14,6 +17,8 @@ namespace Corral.Diagnostics;
 /// default). Turning it off saves a lock and a list link per task; tasks started meanwhile stay invisible.</item>
 /// <item>The same snapshot is served to other processes by the <c>Corral</c> EventSource (see the <c>corral</c> tool).</item>
 /// <item>Snapshots stop at <see cref="MaxDepth"/> levels; deeper nodes are summarised by one node.</item>
+/// <item>Each task's async call stack is read at capture time (nothing is recorded while tasks run): see
+/// <see cref="TaskTreeNode.Stack"/> and <see cref="TaskTreeCaptureOptions"/>.</item>
 /// </list>
 /// </remarks>
 public static class TaskTree
@@ -34,17 +39,33 @@ public static class TaskTree
         set => s_trackingEnabled = value;
     }
 
-    /// <summary>Takes a snapshot of every live scope, group and task in the process.</summary>
+    /// <summary>Takes a snapshot of every live scope, group and task in the process, with each task's async call stack.</summary>
+    /// <param name="options">What to include; default: everything (stacks too).</param>
     /// <returns>The snapshot.</returns>
-    /// <remarks>Safe from any thread at any time; each node is locked briefly, one at a time.</remarks>
-    public static TaskTreeSnapshot Capture()
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Safe from any thread at any time; each node is locked briefly, one at a time.</item>
+    /// <item>Never throws for a stack it cannot read: that stack says "frames unavailable" and why.</item>
+    /// </list>
+    /// </remarks>
+    public static TaskTreeSnapshot Capture(TaskTreeCaptureOptions? options = null)
     {
+        var capture = new CaptureState(options?.IncludeStacks ?? true);
+        if (capture.Awaits is { } awaits)
+        {
+            // Every scope's run and every Start<T> task first: a task may await a node met later in the walk of the tree.
+            foreach (var scope in CancelScope.LiveRoots())
+            {
+                awaits.Register(scope);
+            }
+        }
+
         var roots = new List<TaskTreeNode>();
         foreach (var scope in CancelScope.LiveRoots())
         {
             if (scope.Kind != ScopeKind.StartingTask)
             {
-                roots.Add(BuildScope(scope, 0));
+                roots.Add(BuildScope(scope, 0, capture));
             }
         }
 
@@ -92,7 +113,22 @@ public static class TaskTree
         return false;
     }
 
-    private static TaskTreeNode BuildScope(CancelScope scope, int depth)
+    /// <summary>Reads the async call stack of one task now (the watchdog's reports); null when the task has finished.</summary>
+    internal static TaskTreeStackTrace? StackOf(TaskRecord task)
+    {
+        if (task.IsFinished)
+        {
+            return null;
+        }
+
+        // The task's own group (its Start<T> siblings it may await) and everything under it: its stack may run through any
+        // scope the task opened, and stop at any node of the group.
+        var awaits = new CorralAwaits(RuntimeShapes.Default);
+        awaits.Register(task.Group.Scope);
+        return new CaptureState(awaits).Stack(task);
+    }
+
+    private static TaskTreeNode BuildScope(CancelScope scope, int depth, CaptureState capture)
     {
         var children = new List<TaskTreeNode>();
         if (depth >= MaxDepth)
@@ -106,14 +142,14 @@ public static class TaskTree
             var shown = new HashSet<TaskRecord>(tasks);
             foreach (var task in tasks)
             {
-                children.Add(BuildTask(task, scopes, depth + 1));
+                children.Add(BuildTask(task, scopes, depth + 1, capture));
             }
 
             foreach (var child in scopes)
             {
                 if (child.Kind != ScopeKind.StartingTask && (child.OwnerTask is null || !shown.Contains(child.OwnerTask)))
                 {
-                    children.Add(BuildScope(child, depth + 1));
+                    children.Add(BuildScope(child, depth + 1, capture));
                 }
             }
         }
@@ -123,7 +159,7 @@ public static class TaskTree
             {
                 if (child.Kind != ScopeKind.StartingTask)
                 {
-                    children.Add(BuildScope(child, depth + 1));
+                    children.Add(BuildScope(child, depth + 1, capture));
                 }
             }
         }
@@ -145,7 +181,7 @@ public static class TaskTree
             children);
     }
 
-    private static TaskTreeNode BuildTask(TaskRecord task, CancelScope[] groupScopes, int depth)
+    private static TaskTreeNode BuildTask(TaskRecord task, CancelScope[] groupScopes, int depth, CaptureState capture)
     {
         var children = new List<TaskTreeNode>();
         if (depth >= MaxDepth)
@@ -156,7 +192,7 @@ public static class TaskTree
         {
             foreach (var child in task.Scope.LiveChildren())
             {
-                children.Add(BuildScope(child, depth + 1));
+                children.Add(BuildScope(child, depth + 1, capture));
             }
         }
         else
@@ -165,11 +201,14 @@ public static class TaskTree
             {
                 if (child.OwnerTask == task)
                 {
-                    children.Add(BuildScope(child, depth + 1));
+                    children.Add(BuildScope(child, depth + 1, capture));
                 }
             }
         }
 
+        // After the children: the scopes the task opened are registered, so its stack can run through them.
+        var finished = task.IsFinished;
+        var stack = finished ? null : capture.Stack(task);
         var scope = task.Scope;
         var provider = scope.TimeProvider;
         var cancelledAt = scope.CancelledTimestamp;
@@ -185,7 +224,8 @@ public static class TaskTree
             cancelCalled: false,
             scope.CancelReason?.ToString(),
             cancelledAt != 0 ? provider.GetElapsedTime(cancelledAt) : null,
-            children);
+            children,
+            stack);
     }
 
     private static TaskTreeNode Omitted(CancelScope scope) => new(
@@ -201,4 +241,44 @@ public static class TaskTree
         null,
         null,
         []);
+
+    /// <summary>One capture's state: whether stacks are read, and the walker with Corral's resolver for them.</summary>
+    private sealed class CaptureState
+    {
+        private readonly AsyncStackWalker? _walker;
+
+        internal CaptureState(bool includeStacks)
+            : this(includeStacks ? new CorralAwaits(RuntimeShapes.Default) : null)
+        {
+        }
+
+        internal CaptureState(CorralAwaits? awaits)
+        {
+            Awaits = awaits;
+            _walker = awaits is null ? null : new AsyncStackWalker(RuntimeShapes.Default, awaits);
+        }
+
+        /// <summary>Gets the resolver (null when stacks are left out): every scope met is registered with it.</summary>
+        internal CorralAwaits? Awaits { get; }
+
+        /// <summary>The stack of <paramref name="task"/>, or null when stacks are left out.</summary>
+        internal TaskTreeStackTrace? Stack(TaskRecord task)
+        {
+            if (_walker is null)
+            {
+                return null;
+            }
+
+            // INVARIANT (TaskRecord.Work): a plain child's delegate while it waits for the thread pool, its task while it runs;
+            // a ChildWork holding the task of a Start<T> or StartAsync child; the body's task for a group's body.
+            Awaits!.Self = task;
+            return Volatile.Read(ref task.Work) switch
+            {
+                Task root => _walker.Walk(root),
+                ChildWork { Task: { } root } => _walker.Walk(root),
+                Delegate => new TaskTreeStackTrace(TaskTreeStackStatus.Running, [], null, "queued on the thread pool: not started yet"),
+                _ => new TaskTreeStackTrace(TaskTreeStackStatus.Running, [], null, null), // running its first synchronous part
+            };
+        }
+    }
 }

@@ -6,7 +6,8 @@
 // when none is left the timer is disarmed.
 //
 // REPORTS. A task is reported once its scope has been cancelled for the grace period, then again at growing intervals
-// (each interval doubles: grace, 2×, 4× …, capped), and once more when it finally ends. Reports go to the metrics, the
+// (each interval doubles: grace, 2×, 4× …, capped), and once more when it finally ends. A still-running report carries
+// the task's async call stack, read when the report is made (the line that ignores the cancellation). Reports go to the metrics, the
 // EventSource, the configured ILogger and the TaskReported event, in that order; a throwing handler does not stop them.
 //
 // TIMING (issue 16). The timer is one-shot, armed for the earliest instant a report falls due: a newly cancelled group
@@ -122,7 +123,7 @@ public static class Watchdog
     /// <param name="timerFired">Whether the check timer called: it is then no longer armed.</param>
     private static IReadOnlyList<WatchdogReport> Check(bool timerFired)
     {
-        var reports = new List<WatchdogReport>();
+        var due = new List<(TaskRecord Task, TaskGroup Group, CancelScope Scope, TimeSpan Since, int Count)>();
         var nextDue = TimeSpan.MaxValue;
         TaskGroup[] groups;
         WatchdogOptions options;
@@ -175,8 +176,7 @@ public static class Watchdog
                     var count = Interlocked.Increment(ref task.ReportCount);
                     task.NextReportTimestamp = threshold + Math.Min(threshold, options.MaxReportInterval.Ticks);
                     nextDue = Min(nextDue, TimeSpan.FromTicks(task.NextReportTimestamp - since.Ticks));
-                    reports.Add(new WatchdogReport(
-                        WatchdogReportKind.StillRunning, task.Id, task.Name, task.Site, group.Name, scope.CancelReason, since, count));
+                    due.Add((task, group, scope, since, count));
                 }
             }
         }
@@ -192,6 +192,14 @@ public static class Watchdog
             }
 
             AssertInvariants();
+        }
+
+        // Where each task is now (the line that ignores the cancellation), read outside the lock: a stack is walked, never recorded.
+        var reports = new List<WatchdogReport>(due.Count);
+        foreach (var (task, group, scope, since, count) in due)
+        {
+            reports.Add(new WatchdogReport(
+                WatchdogReportKind.StillRunning, task.Id, task.Name, task.Site, group.Name, scope.CancelReason, since, count, TaskTree.StackOf(task)));
         }
 
         foreach (var report in reports)
@@ -365,7 +373,7 @@ public static class Watchdog
         if (report.Kind == WatchdogReportKind.StillRunning)
         {
             CorralMetrics.WatchdogReported();
-            CorralEventSource.Log.TaskIgnoringCancellation(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.Reason?.ToString() ?? string.Empty, report.SinceCancelled.TotalSeconds, report.ReportNumber);
+            CorralEventSource.Log.TaskIgnoringCancellation(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.Reason?.ToString() ?? string.Empty, report.SinceCancelled.TotalSeconds, report.ReportNumber, report.Where ?? "unknown");
             if (options.Logger is { } logger)
             {
                 s_logStillRunning(logger, text, null);

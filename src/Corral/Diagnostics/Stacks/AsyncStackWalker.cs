@@ -81,9 +81,16 @@ internal sealed class AsyncStackWalker
                 return new TaskTreeStackTrace(TaskTreeStackStatus.Suspended, frames, null, $"cut after {MaxFrames} frames");
             }
 
-            if (_resolver?.Resolve(current, call) is { } named)
+            object? through = null;
+            if (_resolver?.Resolve(current, call, out through) is { } named)
             {
                 return new TaskTreeStackTrace(TaskTreeStackStatus.Suspended, frames, named, lineNote);
+            }
+
+            if (through is not null)
+            {
+                current = through; // a scope's task: the walk goes on in its body
+                continue;
             }
 
             if (!_shapes.TryGetStateMachine(current, out var stateMachine, out var boxField))

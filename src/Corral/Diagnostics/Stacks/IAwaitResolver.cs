@@ -6,9 +6,10 @@ namespace Corral.Diagnostics.Stacks;
 /// </summary>
 internal interface IAwaitResolver
 {
-    /// <summary>Describes <paramref name="awaited"/> if the resolver knows it; the walk then stops there.</summary>
+    /// <summary>Describes <paramref name="awaited"/> if the resolver knows it (the walk then stops), or says where to walk on.</summary>
     /// <param name="awaited">The object the current frame awaits: a task, a value-task source, or a state machine box.</param>
     /// <param name="call">The method whose result the innermost shown frame awaits, when known (<c>CancelScope.SleepAsync</c>).</param>
-    /// <returns>The description, or null to let the walker go on.</returns>
-    TaskTreeAwait? Resolve(object awaited, string? call);
+    /// <param name="continueWith">Set when the walk should go on from another object instead (a scope's task: its body).</param>
+    /// <returns>The description to stop at, or null.</returns>
+    TaskTreeAwait? Resolve(object awaited, string? call, out object? continueWith);
 }

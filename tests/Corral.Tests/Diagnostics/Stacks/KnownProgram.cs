@@ -195,4 +195,72 @@ public static class KnownProgram
         await Task.Yield(); // @await:churn-b-yield
         return 1;
     }
+
+    // --- a Corral tree: a sleep, Start<T> and a task awaiting it, a nested group, a scope, the body ----------------------
+
+    public static Task Tree(Task gate, TaskCompletionSource ready, string name) => TaskGroup.RunAsync(
+        async outer =>
+        {
+            outer.Start(_ => SleeperAsync(), "sleeper");
+            var loader = outer.Start(_ => LoadAsync(gate), "loader");
+            outer.Start(
+                async _ =>
+                {
+                    var loaded = await loader; // @await:awaits-loader
+                    GC.KeepAlive(loaded);
+                },
+                "consumer");
+            outer.Start(_ => NestedAsync(gate), "nested");
+            outer.Start(_ => ScopedAsync(gate), "scoped");
+            ready.SetResult();
+            await gate; // @await:body
+            outer.Cancel("done");
+        },
+        new TaskGroupOptions { Name = name });
+
+    private static async Task SleeperAsync()
+    {
+        await CancelScope.SleepAsync(TimeSpan.FromMinutes(10)); // @await:sleep
+    }
+
+    private static async Task<int> LoadAsync(Task gate)
+    {
+        await gate; // @await:load
+        return 42;
+    }
+
+    private static async Task NestedAsync(Task gate)
+    {
+        await TaskGroup.RunAsync( // @await:nested
+            inner =>
+            {
+                inner.Start(_ => DeepAsync(gate), "deep");
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { Name = "inner" });
+    }
+
+    private static async Task DeepAsync(Task gate)
+    {
+        await gate; // @await:deep
+    }
+
+    private static async Task ScopedAsync(Task gate)
+    {
+        await CancelScope.MoveOnAfterAsync(TimeSpan.FromMinutes(10), _ => InScopeAsync(gate), "in-scope"); // @await:scoped
+    }
+
+    private static async Task InScopeAsync(Task gate)
+    {
+        await gate.ConfigureAwait(false); // @await:in-scope
+    }
+
+    // --- a task that ignores its cancellation, for the watchdog ------------------------------------------------------------
+
+    public static Task Deaf(Task gate) => DeafAsync(gate);
+
+    private static async Task DeafAsync(Task gate)
+    {
+        await gate; // @await:deaf
+    }
 }
