@@ -6,7 +6,8 @@
 //   * A scope it opened (the scope core's task, CancelScope.Run.cs): not a stop. The walk goes on in the scope's body, so
 //     the task's stack runs through its scopes like a call stack (the scope's run is found through CancelScope.SuspendedRun).
 //   * A CapacityLimiter with no capacity left (its WaitAsync): "awaiting CapacityLimiter.AcquireAsync".
-//   * CancelScope.SleepAsync (its task is a plain builder task): known from the awaited call; the time left is not.
+//   * CancelScope.SleepAsync: the sleeper is its builder's state machine (CancelScope.Api.cs), so its box leads to it and to
+//     the time left, on the scope's own clock.
 // Corral's other frames (wrappers, channel helpers) are passed through: the walker hides every frame of Corral's assemblies.
 // The group's run is recognised by its state machine and read through <>4__this (Corral's own code): Corral's tests pin it
 // (CaptureStacksTests), so a change in Corral that moves them fails there, not in a user's snapshot.
@@ -95,6 +96,12 @@ internal sealed class CorralAwaits : IAwaitResolver
 
         if (_shapes.TryGetStateMachine(awaited, out var stateMachine, out _) && stateMachine is not null)
         {
+            if (stateMachine is ISleep sleep)
+            {
+                var left = sleep.TimeLeft;
+                return new TaskTreeAwait(TaskTreeAwaitKind.Sleep, $"CancelScope.SleepAsync ({(left is null ? "until cancelled" : AwaitClassifier.Left(left))})", left, null, call);
+            }
+
             var type = stateMachine.GetType();
             var definition = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
             if (definition == s_groupRun && Read(stateMachine, "<>4__this") is TaskGroup group)
@@ -108,11 +115,6 @@ internal sealed class CorralAwaits : IAwaitResolver
             }
 
             return null;
-        }
-
-        if (call == "CancelScope.SleepAsync" && _shapes.Leaf(awaited.GetType()).Kind == LeafKind.PlainTask)
-        {
-            return new TaskTreeAwait(TaskTreeAwaitKind.Sleep, "CancelScope.SleepAsync", null, null, call);
         }
 
         return null;

@@ -33,6 +33,8 @@ public sealed class CaptureStacksTests
 
         AsyncStackWalkerTests.AssertFrames(Stack("sleeper"), ("KnownProgram.SleeperAsync", "sleep"));
         Assert.Equal(TaskTreeAwaitKind.Sleep, Stack("sleeper").Awaiting?.Kind);
+        Assert.InRange(Stack("sleeper").Awaiting!.TimeLeft!.Value, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10));
+        Assert.Matches(@"^CancelScope\.SleepAsync \(\d+\.\ds left\)$", Stack("sleeper").Awaiting!.Description);
 
         AsyncStackWalkerTests.AssertFrames(Stack("loader"), ("KnownProgram.LoadAsync", "load"));
 
