@@ -105,7 +105,7 @@ internal static class Program
     {
         while (true)
         {
-            await CancelScope.SleepAsync(TimeSpan.FromMilliseconds(500));
+            await CancelScope.SleepAsync(TimeSpan.FromMilliseconds(500)); // @await:heartbeat
         }
     }
 
@@ -120,7 +120,7 @@ internal static class Program
             }
             catch (OperationCanceledException)
             {
-                await Task.WhenAny(stop, Task.Delay(100)); // swallow the cancellation and go round again
+                await Task.WhenAny(stop, Task.Delay(100)); // @await:stubborn  swallow the cancellation and go round again
             }
         }
     }

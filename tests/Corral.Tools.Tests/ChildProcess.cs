@@ -49,6 +49,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>The services sample, as built beside these tests.</summary>
     public static string ServicesDll => BuiltPath("ServicesDll");
 
+    /// <summary>The TreeDemo's source, whose <c>// @await:NAME</c> marks say where its tasks wait.</summary>
+    public static string TreeDemoSource => BuiltPath("TreeDemoSource");
+
     /// <summary>The corral tool, as built beside these tests.</summary>
     public static string ToolDll => BuiltPath("ToolDll");
 

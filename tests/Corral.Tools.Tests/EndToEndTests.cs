@@ -56,6 +56,7 @@ public sealed class EndToEndTests
         Assert.Contains("group 'drain' cancelling", output, StringComparison.Ordinal);
         Assert.Contains("task 'stubborn-loop' cancelling", output, StringComparison.Ordinal);
         Assert.Contains("(from above: scope 'drain': draining for shutdown)", output, StringComparison.Ordinal);
+        Assert.Contains("at Program.StubbornLoopAsync (Program.cs:", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -144,6 +145,28 @@ public sealed class EndToEndTests
         Assert.Equal("scope 'drain': draining for shutdown", stubborn.CancelReason);
         Assert.True(stubborn.CancelledFor > TimeSpan.Zero, $"cancelled for {stubborn.CancelledFor}");
         Assert.StartsWith("Program.cs:", stubborn.Site, StringComparison.Ordinal);
+
+        // Where each task is now (issue 13): the frames and lines of the demo's own awaits, read from the other process.
+        var marks = File.ReadAllLines(ChildProcess.TreeDemoSource)
+            .Select((text, i) => (text, line: i + 1))
+            .Where(l => l.text.Contains("// @await:", StringComparison.Ordinal))
+            .ToDictionary(l => l.text[(l.text.IndexOf("// @await:", StringComparison.Ordinal) + 10)..].Split(' ')[0], l => l.line);
+        AssertInnermost(stubborn, "Program.StubbornLoopAsync", marks["stubborn"], TaskTreeAwaitKind.WhenAny);
+        AssertInnermost(tasks[0], "Program.HeartbeatAsync", marks["heartbeat"], TaskTreeAwaitKind.Sleep);
+        var shutdown = tasks[2].Stack!;
+        Assert.Equal((TaskTreeAwaitKind.TaskGroup, (long?)drain.Id), (shutdown.Awaiting?.Kind, shutdown.Awaiting?.TargetId));
+    }
+
+    private static void AssertInnermost(TaskTreeNode task, string method, int line, TaskTreeAwaitKind awaiting)
+    {
+        var stack = task.Stack ?? throw new Xunit.Sdk.XunitException($"task '{task.Name}' has no stack");
+        if (stack.Status == TaskTreeStackStatus.Running)
+        {
+            return; // caught between two awaits: nothing to check but that it is not another task's
+        }
+
+        var frame = stack.Frames[0];
+        Assert.Equal((method, (int?)line, "Program.cs", awaiting), (frame.Method, frame.Line, Path.GetFileName(frame.File), stack.Awaiting!.Kind));
     }
 
     private static async Task<(int ExitCode, string Output, string Error)> RunInProcessAsync(params string[] args)
