@@ -337,8 +337,20 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         new TaskGroupOptions { Name = Name, TimeProvider = TimeProvider, OnTaskFailed = OnTaskFailed },
 
         // The task tree names the user's service and its ExecuteAsync, not a line of this file.
-        callerFilePath: GetType().Name + "." + nameof(ExecuteAsync),
+        callerFilePath: SpawnSite(GetType()),
         callerLineNumber: 0);
+
+    /// <summary>
+    /// The group's spawn site in the task tree and the watchdog's reports: the user's service and its ExecuteAsync
+    /// (<c>OrderExporter.ExecuteAsync</c>; a generic service without its arity, <c>Cache.ExecuteAsync</c>), not a line
+    /// inside Corral. A site without a line is shown as it is.
+    /// </summary>
+    internal static string SpawnSite(Type service)
+    {
+        var name = service.Name;
+        var tick = name.IndexOf('`', StringComparison.Ordinal);
+        return (tick < 0 ? name : name[..tick]) + "." + nameof(ExecuteAsync);
+    }
 
     /// <summary>Logs a failure the moment it happens (the group's failure callback), before the group cancels the rest.</summary>
     private void OnTaskFailed(TaskFailure failure)

@@ -23,6 +23,25 @@ public sealed class CorralBackgroundServiceTests : WatchdogRestoringTests
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [Fact]
+    public async Task TaskTree_RunningService_GroupNamesTheServiceAndExecuteAsyncNotALineInCorral()
+    {
+        var name = "site-" + Guid.NewGuid().ToString("N")[..8];
+        var release = NewSignal();
+        await using var host = TestHost.Create(async (_, _) => await release.Task, name);
+        await host.StartAsync();
+
+        var snapshot = TaskTree.Capture();
+        release.SetResult();
+        await host.Service!.RunCompletion;
+        await host.Host.StopAsync();
+
+        var group = Assert.Single(snapshot.FindAll(n => n.Name == name && n.Kind == TaskTreeNodeKind.TaskGroup));
+        Assert.Equal("DelegateService.ExecuteAsync", group.Site);
+        Assert.Equal("DelegateService.ExecuteAsync", Assert.Single(group.Children).Site); // the body
+        Assert.Equal("Cache.ExecuteAsync", CorralBackgroundService.SpawnSite(typeof(Cache<int>)));
+    }
+
+    [Fact]
     public async Task StartAsync_ExecuteAsyncStillRunning_Returns()
     {
         var reachedAwait = false;
