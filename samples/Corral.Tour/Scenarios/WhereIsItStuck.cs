@@ -55,9 +55,9 @@ internal static class WhereIsItStuck
             problem = "the snapshot has no stack for 'warehouse-b'";
         }
         else if (stack.Status != TaskTreeStackStatus.Suspended || stack.Awaiting?.Kind != TaskTreeAwaitKind.Delay ||
-            stack.Frames.Select(f => f.Method).FirstOrDefault() != "Warehouse.QueryStockAsync" || where?.Line is null)
+            stack.Frames.Select(f => f.Method).FirstOrDefault() != "WhereIsItStuck.Warehouse.QueryStockAsync" || where?.Line is null)
         {
-            problem = $"the stack does not show the await in Warehouse.QueryStockAsync with its line: {string.Join(" | ", TaskTreeSnapshotLines(stuck))}";
+            problem = $"the stack does not show the await in WhereIsItStuck.Warehouse.QueryStockAsync with its line: {string.Join(" | ", TaskTreeSnapshotLines(stuck))}";
         }
 
         var details = stuck is null ? null : new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [stuck]).ToText();

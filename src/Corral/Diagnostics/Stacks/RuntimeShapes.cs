@@ -154,21 +154,8 @@ internal sealed class RuntimeShapes
             return null;
         }
 
-        // TimeProvider.System's timers wrap the runtime's TimerQueueTimer one level down.
-        var queueTimer = timer;
-        if (!string.Equals(timer.GetType().FullName, "System.Threading.TimerQueueTimer", StringComparison.Ordinal))
-        {
-            queueTimer = null;
-            foreach (var f in InstanceFields(timer.GetType()))
-            {
-                if (f.FieldType.FullName == "System.Threading.TimerQueueTimer")
-                {
-                    queueTimer = f.GetValue(timer);
-                    break;
-                }
-            }
-        }
-
+        // TimeProvider.System's timers wrap the runtime's TimerQueueTimer a few levels down (a Timer, its TimerHolder).
+        var queueTimer = FindQueueTimer(timer, depth: 0);
         if (queueTimer is null)
         {
             return null;
@@ -183,6 +170,30 @@ internal sealed class RuntimeShapes
 
         var left = start + due - Environment.TickCount64;
         return TimeSpan.FromMilliseconds(Math.Max(0, left));
+    }
+
+    /// <summary>The runtime's TimerQueueTimer inside a timer object, searched through its own fields (three levels at most).</summary>
+    private static object? FindQueueTimer(object timer, int depth)
+    {
+        if (string.Equals(timer.GetType().FullName, "System.Threading.TimerQueueTimer", StringComparison.Ordinal))
+        {
+            return timer;
+        }
+
+        if (depth >= 3 || timer.GetType().Assembly != typeof(object).Assembly)
+        {
+            return null;
+        }
+
+        foreach (var field in InstanceFields(timer.GetType()))
+        {
+            if (!field.FieldType.IsValueType && field.GetValue(timer) is { } inner && FindQueueTimer(inner, depth + 1) is { } found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Every instance field of <paramref name="type"/> and its base types.</summary>

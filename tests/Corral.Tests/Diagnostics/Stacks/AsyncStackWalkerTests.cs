@@ -171,8 +171,22 @@ public sealed class AsyncStackWalkerTests
         var awaiting = Walk(root).Awaiting;
 
         Assert.Equal(TaskTreeAwaitKind.Delay, awaiting?.Kind);
-        Assert.Null(awaiting?.TimeLeft);
+        Assert.Null(awaiting?.TimeLeft); // infinite
         Assert.Equal("Task.Delay (time left unknown, with a token)", awaiting?.Description);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => root);
+    }
+
+    [Fact]
+    public async Task Walk_FiniteTaskDelayWithToken_TimeLeft()
+    {
+        using var cts = new CancellationTokenSource();
+        var root = await StartAsync(KnownBuild.Sdk, "FiniteDelayWithToken", cts.Token);
+
+        var awaiting = Walk(root).Awaiting;
+
+        Assert.InRange(awaiting!.TimeLeft!.Value, TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10));
+        Assert.EndsWith(" left, with a token)", awaiting.Description, StringComparison.Ordinal);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => root);
     }

@@ -115,6 +115,13 @@ public static class KnownProgram
 
     public static Task DelayWithToken(CancellationToken cancellationToken) => DelayWithTokenAsync(cancellationToken);
 
+    public static Task FiniteDelayWithToken(CancellationToken cancellationToken) => FiniteDelayWithTokenAsync(cancellationToken);
+
+    private static async Task FiniteDelayWithTokenAsync(CancellationToken cancellationToken)
+    {
+        await Task.Delay(TimeSpan.FromMinutes(10), cancellationToken); // @await:finite-delay-token
+    }
+
     private static async Task DelayWithTokenAsync(CancellationToken cancellationToken)
     {
         await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken); // @await:delay-token
