@@ -207,7 +207,7 @@ public sealed class HubTests
         time.Advance(s_interval);
         using var next = JsonDocument.Parse(DataOf(await ReadAsync(page)));
         Assert.Equal(JsonValueKind.Null, next.RootElement.GetProperty("error").ValueKind);
-        Assert.Equal("corral.tasktree/1", next.RootElement.GetProperty("snapshot").GetProperty("schema").GetString());
+        Assert.Equal(TaskTreeSnapshot.SchemaVersion, next.RootElement.GetProperty("snapshot").GetProperty("schema").GetString());
     }
 
     /// <summary>

@@ -1,5 +1,11 @@
 using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using System.Threading;
 using System.Threading.Tasks;
+using Corral.Diagnostics;
 using Microsoft.Playwright;
 using Xunit;
 using static Microsoft.Playwright.Assertions;
@@ -7,15 +13,17 @@ using static Microsoft.Playwright.Assertions;
 namespace Corral.Dashboard.Tests;
 
 /// <summary>
-/// Async call stacks and "awaiting what" (issue 13, schema corral.tasktree/2): rendered from a hand-built snapshot in the
-/// documented shape, so the page is tested whatever the library in this build captures.
+/// Async call stacks and "awaiting what" (issue 13, schema corral.tasktree/2): a live tree of this process captured by the
+/// library and shown by the real in-process source (each frame at the line of its await, which task awaits which), and a
+/// hand-built snapshot in the same shape for what a live tree cannot be made to show on demand (a hostile frame, a task
+/// running on a thread, a note).
 /// </summary>
 [Collection(BrowserTests.Name)]
 public sealed class StackPageTests
 {
     private const string HostileMethod = "<img src=x onerror=\"window.__pwned=1\">";
 
-    /// <summary>node.stack = { status, frames: [{ method, kind, type, file, line, column }], awaiting, note }.</summary>
+    /// <summary>node.stack = { status, frames: [{ method, kind, type, file, line, column }], awaiting, note }, as ToJson writes it.</summary>
     private static readonly string s_snapshot = $$"""
         {"schema":"corral.tasktree/2","takenAt":"2026-12-07T10:00:00+00:00","processId":1,"roots":[
           {"id":10,"kind":"taskGroup","name":"orders","site":"Program.cs:20","state":"running","ageMs":5000,"deadline":null,
@@ -23,15 +31,15 @@ public sealed class StackPageTests
             {"id":11,"kind":"task","name":"poller","site":"Program.cs:22","state":"running","ageMs":5000,"deadline":null,
              "shield":false,"cancelCalled":false,"cancelReason":null,"cancelledForMs":null,
              "stack":{"status":"suspended","note":null,
-               "awaiting":{"kind":"delay","description":"Task.Delay(00:05:00)","timeLeftMs":290000,"targetId":null,"call":"Task.Delay(TimeSpan.FromMinutes(5), ct)"},
+               "awaiting":{"kind":"delay","description":"Task.Delay (4.8min left)","timeLeftMs":290000,"targetId":null,"call":"Task.Delay"},
                "frames":[
-                 {"method":"PollOnceAsync","kind":"method","type":"Orders.Poller","file":"Poller.cs","line":42,"column":13},
-                 {"method":"RunAsync","kind":"method","type":"Orders.Poller","file":"Poller.cs","line":17,"column":9}]},
+                 {"method":"Poller.PollOnceAsync","kind":"method","type":"Orders.Poller","file":"/src/Orders/Poller.cs","line":42,"column":13},
+                 {"method":"Poller.RunAsync","kind":"method","type":"Orders.Poller","file":"/src/Orders/Poller.cs","line":17,"column":9}]},
              "children":[]},
             {"id":12,"kind":"task","name":"waiter","site":"Program.cs:23","state":"running","ageMs":5000,"deadline":null,
              "shield":false,"cancelCalled":false,"cancelReason":null,"cancelledForMs":null,
              "stack":{"status":"suspended","note":"frames without line numbers: no PDB",
-               "awaiting":{"kind":"task","description":"the task 'poller'","timeLeftMs":null,"targetId":11,"call":null},
+               "awaiting":{"kind":"corralTask","description":"task 'poller'","timeLeftMs":null,"targetId":11,"call":null},
                "frames":[{"method":"{{HostileMethod.Replace("\"", "\\\"", StringComparison.Ordinal)}}","kind":"lambda","type":null,"file":null,"line":null,"column":null}]},
              "children":[]},
             {"id":13,"kind":"task","name":"busy","site":"Program.cs:24","state":"running","ageMs":5000,"deadline":null,
@@ -44,7 +52,72 @@ public sealed class StackPageTests
     public StackPageTests(BrowserFixture browser) => _browser = browser;
 
     [SkippableFact]
-    public async Task Page_SnapshotWithStacks_ShowsAwaitingInTheRowAndFramesInTheDetails()
+    public async Task Page_LiveTree_ShowsEachFrameAtTheLineOfItsAwaitAndWhichTaskAwaitsWhich()
+    {
+        Skip.If(_browser.SkipReason is not null, _browser.SkipReason);
+        var id = Guid.NewGuid().ToString("N")[..8];
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = TaskGroup.RunAsync(
+            async g =>
+            {
+                g.Start(ct => PollAsync(ct), "poller-" + id);
+                var loader = g.Start(_ => LoadAsync(stop.Task), "loader-" + id);
+                g.Start(
+                    async _ =>
+                    {
+                        await loader; // @await:waiter
+                    },
+                    "waiter-" + id);
+                ready.SetResult();
+                await stop.Task;
+                g.Cancel("test over");
+            },
+            new TaskGroupOptions { Name = "stacks-" + id });
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            // What the library captured, as the page gets it: the frames the page must show, in this build (Debug or Release).
+            var live = await WhenSuspendedAsync(id);
+            var marks = Marks();
+            await using var app = await DashboardApp.StartAsync(); // the real in-process source: TaskTree.Capture
+            var page = await _browser.Context.NewPageAsync();
+            await page.GotoAsync(app.DashboardAddress.ToString());
+
+            var poller = Row(page, "poller-" + id);
+            await Expect(poller.Locator(".awaiting")).ToHaveTextAsync(new Regex(@"^awaits Task\.Delay \("));
+            await poller.Locator(".name").ClickAsync();
+            await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync(
+            [
+                $"StackPageTests.PollOnceAsync (StackPageTests.cs:{marks["poll-once"]})",
+                $"StackPageTests.PollAsync (StackPageTests.cs:{marks["poll"]})",
+            ]);
+            Assert.Equal(
+                live.Single(n => n.Name == "poller-" + id).Stack!.Frames.Select(f => f.ToString()).ToArray(),
+                (await page.Locator("#details-frames-list li").AllTextContentsAsync()).ToArray());
+            Assert.EndsWith(
+                $"StackPageTests.cs:{marks["poll-once"]}:{live.Single(n => n.Name == "poller-" + id).Stack!.Frames[0].Column}",
+                await page.Locator("#details-frames-list li").First.GetAttributeAsync("title"),
+                StringComparison.Ordinal);
+            await Expect(page.Locator("#details-awaiting-text")).ToContainTextAsync("call: Task.Delay");
+
+            // Which task awaits which: the waiter awaits the loader's Start<T> task, and the link selects the loader.
+            await Row(page, "waiter-" + id).Locator(".name").ClickAsync();
+            await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync([$"lambda in StackPageTests.Page_LiveTree_ShowsEachFrameAtTheLineOfItsAwaitAndWhichTaskAwaitsWhich (StackPageTests.cs:{marks["waiter"]})"]);
+            await Expect(page.Locator("#details-awaiting-text")).ToContainTextAsync($"task 'loader-{id}'");
+            await page.Locator("#details-awaiting-text button.link").ClickAsync();
+            await Expect(page.Locator("#details-title")).ToHaveTextAsync($"task loader-{id}");
+            await page.CloseAsync();
+        }
+        finally
+        {
+            stop.TrySetResult();
+            await run.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Page_HandBuiltSnapshotWithStacks_ShowsAwaitingInTheRowAndFramesInTheDetails()
     {
         Skip.If(_browser.SkipReason is not null, _browser.SkipReason);
         await using var app = await DashboardApp.StartAsync(source: new FixedSource(s_snapshot));
@@ -52,14 +125,15 @@ public sealed class StackPageTests
         await page.GotoAsync(app.DashboardAddress.ToString());
 
         var poller = Row(page, "poller");
-        await Expect(poller.Locator(".awaiting")).ToHaveTextAsync("awaits Task.Delay(00:05:00) (4m50s left when taken)");
+        await Expect(poller.Locator(".awaiting")).ToHaveTextAsync("awaits Task.Delay (4.8min left)");
         await poller.Locator(".name").ClickAsync();
-        await Expect(page.Locator("#details-awaiting-text")).ToContainTextAsync("call: Task.Delay(TimeSpan.FromMinutes(5), ct)");
-        await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync(["Orders.Poller.PollOnceAsync at Poller.cs:42:13", "Orders.Poller.RunAsync at Poller.cs:17:9"]);
+        await Expect(page.Locator("#details-awaiting-text")).ToContainTextAsync("call: Task.Delay");
+        await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync(["Poller.PollOnceAsync (Poller.cs:42)", "Poller.RunAsync (Poller.cs:17)"]);
+        Assert.Equal("Orders.Poller\n/src/Orders/Poller.cs:42:13", await page.Locator("#details-frames-list li").First.GetAttributeAsync("title"));
 
         // What a task awaits can be another node: the link selects it.
         await Row(page, "waiter").Locator(".name").ClickAsync();
-        await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync([HostileMethod]); // a frame is text too
+        await Expect(page.Locator("#details-frames-list li")).ToHaveTextAsync([$"lambda in {HostileMethod} (line unknown)"]); // a frame is text too
         await Expect(page.Locator("#details-frames-note")).ToHaveTextAsync("frames without line numbers: no PDB");
         await page.Locator("#details-awaiting-text button.link").ClickAsync();
         await Expect(page.Locator("#details-title")).ToHaveTextAsync("task poller");
@@ -73,4 +147,44 @@ public sealed class StackPageTests
 
     private static ILocator Row(IPage page, string name) =>
         page.Locator(".row:not([hidden])").Filter(new() { Has = page.Locator(".name").GetByText(name, new() { Exact = true }) });
+
+    private static async Task PollAsync(CancellationToken cancellationToken)
+    {
+        await PollOnceAsync(cancellationToken); // @await:poll
+    }
+
+    private static async Task PollOnceAsync(CancellationToken cancellationToken)
+    {
+        await Task.Delay(TimeSpan.FromMinutes(10), cancellationToken); // @await:poll-once
+    }
+
+    /// <summary>The lines of this file's await marks (a comment <c>@await:name</c> after an await), by name: the lines a frame must show.</summary>
+    private static System.Collections.Generic.Dictionary<string, int> Marks([CallerFilePath] string path = "") =>
+        File.ReadAllLines(path)
+            .Select((text, i) => (text, line: i + 1))
+            .Where(l => l.text.Contains("// @await:", StringComparison.Ordinal) && !l.text.Contains("\"// @await:", StringComparison.Ordinal))
+            .ToDictionary(l => l.text[(l.text.IndexOf("// @await:", StringComparison.Ordinal) + 10)..].Split(' ')[0], l => l.line);
+
+    private static async Task<int> LoadAsync(Task until)
+    {
+        await until;
+        return 42;
+    }
+
+    /// <summary>The test's tasks once all three are suspended at their awaits (a capture can catch one between two).</summary>
+    private static async Task<TaskTreeNode[]> WhenSuspendedAsync(string id)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var group = TaskTree.Capture().FindAll(n => n.Name == "stacks-" + id).Single();
+            var tasks = group.Children.Where(c => c.Name is { } name && name.EndsWith("-" + id, StringComparison.Ordinal)).ToArray();
+            if (tasks.Length == 3 && tasks.All(t => t.Stack?.Status == TaskTreeStackStatus.Suspended))
+            {
+                return tasks;
+            }
+
+            Assert.True(attempt < 300, "the test's tasks never all suspended: " + string.Join("; ", tasks.Select(t => $"{t.Name}: {t.Stack?.Status}")));
+            await Task.Delay(10);
+        }
+    }
 }

@@ -75,26 +75,38 @@
 
   // Stacks (schema corral.tasktree/2: node.stack = { status, frames: [{ method, kind, type, file, line, column }],
   // awaiting: { kind, description, timeLeftMs, targetId, call } | null, note }). Older snapshots have no stack.
+  // A frame reads as the text form writes it (TaskTreeFrame.ToString): `method` already holds the type as written
+  // (Exporter.FlushAsync), `type` the namespace too, `file` the full path; the page shows the file name and keeps the
+  // rest in the tooltip. `description` already says the time left when the snapshot was taken.
   function stackOf(node) {
     const stack = node.stack;
     return stack && typeof stack === 'object' ? stack : null;
   }
 
+  function fileName(path) {
+    return typeof path === 'string' ? path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) : null;
+  }
+
   function frameText(f) {
     if (f == null) return '';
     if (typeof f === 'string') return f;
-    const method = (f.type ? f.type + '.' : '') + (f.method || '');
-    const where = f.file ? ' at ' + f.file + (f.line != null ? ':' + f.line : '') + (f.column != null ? ':' + f.column : '') : '';
-    const text = (method + where).trim();
-    return text || JSON.stringify(f);
+    const method = (f.kind === 'lambda' ? 'lambda in ' : '') + (typeof f.method === 'string' ? f.method : '?');
+    const where = typeof f.line === 'number' ? (fileName(f.file) || '?') + ':' + f.line : 'line unknown';
+    return method + ' (' + where + ')';
+  }
+
+  function frameTitle(f) {
+    if (f == null || typeof f !== 'object') return '';
+    const parts = [];
+    if (typeof f.type === 'string') parts.push(f.type);
+    if (typeof f.file === 'string') parts.push(f.file + (typeof f.line === 'number' ? ':' + f.line + (typeof f.column === 'number' ? ':' + f.column : '') : ''));
+    return parts.join('\n');
   }
 
   function awaitingText(a) {
     if (a == null) return null;
     if (typeof a === 'string') return a;
-    let text = typeof a.description === 'string' && a.description ? a.description : (a.kind || 'something');
-    if (typeof a.timeLeftMs === 'number') text += ' (' + duration(a.timeLeftMs) + ' left when taken)';
-    return text;
+    return typeof a.description === 'string' && a.description ? a.description : (typeof a.kind === 'string' ? a.kind : 'something');
   }
 
   // ---- the model ----------------------------------------------------------------------------------------------------
@@ -436,6 +448,7 @@
       for (const f of frames) {
         const li = document.createElement('li');
         li.textContent = frameText(f);
+        li.title = frameTitle(f);
         ui.framesList.appendChild(li);
       }
     }
