@@ -78,7 +78,7 @@ public sealed class StackPageTests
         try
         {
             // What the library captured, as the page gets it: the frames the page must show, in this build (Debug or Release).
-            var live = await WhenSuspendedAsync(id);
+            var live = CaptureSuspended(id);
             var marks = Marks();
             await using var app = await DashboardApp.StartAsync(); // the real in-process source: TaskTree.Capture
             var page = await _browser.Context.NewPageAsync();
@@ -171,20 +171,14 @@ public sealed class StackPageTests
         return 42;
     }
 
-    /// <summary>The test's tasks once all three are suspended at their awaits (a capture can catch one between two).</summary>
-    private static async Task<TaskTreeNode[]> WhenSuspendedAsync(string id)
+    /// <summary>The test's three tasks as the library captures them now: suspended at their awaits, since children start
+    /// inline and each of them awaits before its Start returns (ADR 0004).</summary>
+    private static TaskTreeNode[] CaptureSuspended(string id)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            var group = TaskTree.Capture().FindAll(n => n.Name == "stacks-" + id).Single();
-            var tasks = group.Children.Where(c => c.Name is { } name && name.EndsWith("-" + id, StringComparison.Ordinal)).ToArray();
-            if (tasks.Length == 3 && tasks.All(t => t.Stack?.Status == TaskTreeStackStatus.Suspended))
-            {
-                return tasks;
-            }
-
-            Assert.True(attempt < 300, "the test's tasks never all suspended: " + string.Join("; ", tasks.Select(t => $"{t.Name}: {t.Stack?.Status}")));
-            await Task.Delay(10);
-        }
+        var group = TaskTree.Capture().FindAll(n => n.Name == "stacks-" + id).Single();
+        var tasks = group.Children.Where(c => c.Name is { } name && name.EndsWith("-" + id, StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, tasks.Length);
+        Assert.All(tasks, t => Assert.Equal(TaskTreeStackStatus.Suspended, t.Stack?.Status));
+        return tasks;
     }
 }

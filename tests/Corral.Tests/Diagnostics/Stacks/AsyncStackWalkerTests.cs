@@ -327,7 +327,9 @@ public sealed class AsyncStackWalkerTests
     [Fact]
     public void Walk_PlainTaskNotAnAsyncMethod_NoFrameAndTheLeaf()
     {
-        var stack = Walk(Task.Delay(TimeSpan.FromMinutes(10)));
+        using var cts = new CancellationTokenSource();
+        var stack = Walk(Task.Delay(TimeSpan.FromMinutes(10), cts.Token)); // walked, never awaited; cancelled at the end
+        cts.Cancel();
 
         Assert.Empty(stack.Frames);
         Assert.Equal(TaskTreeAwaitKind.Delay, stack.Awaiting?.Kind);
