@@ -1,4 +1,6 @@
 using System;
+using System.IO;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -67,6 +69,9 @@ internal sealed class KnownTree : IAsyncDisposable
             new TaskGroupOptions { Name = "app-" + id });
     }
 
+    /// <summary>Gets the line of the stubborn task's await in this file (its <c>@await:stubborn</c> mark): where the watchdog finds it.</summary>
+    public static int StubbornAwaitLine { get; } = MarkLine("@await:stubborn");
+
     public string Id { get; }
 
     public string Root => "app-" + Id;
@@ -112,6 +117,9 @@ internal sealed class KnownTree : IAsyncDisposable
             // swallowed: the very thing the watchdog is there to report
         }
 
-        await stop;
+        await stop; // @await:stubborn
     }
+
+    private static int MarkLine(string mark, [CallerFilePath] string path = "") =>
+        Array.FindIndex(File.ReadAllLines(path), l => l.Contains("// " + mark, StringComparison.Ordinal)) + 1;
 }

@@ -133,6 +133,7 @@ public sealed class PageTests
         var listed = page.Locator("#watchdog-list li").Filter(new() { Has = page.GetByRole(AriaRole.Button, new() { Name = "stubborn-" + tree.Id, Exact = true }) });
         await Expect(page.Locator("#watchdog")).ToBeVisibleAsync();
         await Expect(listed).ToContainTextAsync("after it was cancelled; report #");
+        await Expect(listed).ToContainTextAsync($"; now at KnownTree.cs:{KnownTree.StubbornAwaitLine} in KnownTree.StubbornAsync, awaiting the task of a TaskCompletionSource"); // the line that ignores it
         await Expect(page.Locator("#count-reports")).Not.ToHaveTextAsync("0");
 
         await listed.GetByRole(AriaRole.Button).ClickAsync(); // reveals and selects the row

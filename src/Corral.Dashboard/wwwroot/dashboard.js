@@ -103,6 +103,20 @@
     return parts.join('\n');
   }
 
+  // Where a task is, as a watchdog report says it (WatchdogReport.ToString): the innermost frame whose line is known
+  // (else the innermost frame), then what it awaits; null when the stack says neither.
+  function whereText(stack) {
+    if (!stack) return null;
+    const frames = Array.isArray(stack.frames) ? stack.frames : [];
+    const objects = frames.filter((f) => f && typeof f === 'object');
+    const known = objects.find((f) => typeof f.line === 'number') || objects[0];
+    const at = known
+      ? 'at ' + (typeof known.line === 'number' ? (fileName(known.file) || '?') + ':' + known.line : 'line unknown') + ' in ' + (known.kind === 'lambda' ? 'lambda in ' : '') + known.method
+      : null;
+    const what = stack.status === 'running' ? 'running' : (stack.awaiting ? 'awaiting ' + awaitingText(stack.awaiting) : null);
+    return at && what ? at + ', ' + what : at || what;
+  }
+
   function awaitingText(a) {
     if (a == null) return null;
     if (typeof a === 'string') return a;
@@ -320,7 +334,9 @@
       const what = r.source === 'watchdog'
         ? ' still running ' + duration(r.sinceCancelledMs) + ' after it was cancelled; report #' + r.reportNumber
         : ' running ' + duration(r.sinceCancelledMs) + ' after it was cancelled';
-      li.appendChild(document.createTextNode(group + site + what + (r.reason == null ? '' : ' (' + r.reason + ')')));
+      const entry = state.byKey && state.byKey.get(String(r.taskId));
+      const now = entry ? whereText(stackOf(entry.node)) : null; // from the tree just received, so it follows the task
+      li.appendChild(document.createTextNode(group + site + what + (r.reason == null ? '' : ' (' + r.reason + ')') + (now ? '; now ' + now : '')));
       ui.watchdogList.appendChild(li);
     }
   }
