@@ -220,7 +220,7 @@ public sealed partial class TaskGroup
         var taskName = TaskRecord.ChooseName(name, workExpression, number);
         var childScope = new CancelScope(Ambient.Scope, taskName, _scope.TimeProvider, shield: false, ScopeKind.StartingTask);
         childScope.Open(CancelScope.NoDeadline);
-        var record = Track(new TaskRecord(this, childScope, taskName, null, number, callerFilePath, callerLineNumber));
+        var record = Track(new StartingTaskRecord(this, childScope, taskName, number, callerFilePath, callerLineNumber));
         var signal = new StartSignal<T>(this, childScope, taskName);
         var child = new StartingChild<T>(work, signal, childScope, taskName);
         record.Work = child;

@@ -221,6 +221,68 @@ public sealed class TaskGroupTests
         Assert.Contains(error.Failures, f => f.TaskName == "returns null" && f.Exception is InvalidOperationException);
     }
 
+    [Theory]
+    [InlineData(ChildStartMode.Inline)]
+    [InlineData(ChildStartMode.ThreadPool)]
+    public async Task Start_ChildSetsAnAsyncLocalOutsideAnAsyncMethod_GroupWaitsForItAndSeesItsFailure(ChildStartMode mode)
+    {
+        // The child's delegate leaves a context behind that is not the one Corral gave it: its end must still be observed.
+        var local = new AsyncLocal<int>();
+        var gate = new TaskCompletionSource();
+        var run = TaskGroup.RunAsync(
+            g =>
+            {
+                g.Start(
+                    _ =>
+                    {
+                        local.Value = 42;
+                        return FailAfterAsync(gate.Task);
+                    },
+                    "child");
+                return Task.CompletedTask;
+            },
+            new TaskGroupOptions { StartMode = mode });
+
+        Assert.False(run.IsCompleted); // the child waits for the gate
+        gate.SetResult();
+        var ex = await Assert.ThrowsAsync<TaskGroupException>(() => run.Within());
+        Assert.Equal("child", Assert.Single(ex.Failures).TaskName);
+    }
+
+    [Fact]
+    public async Task Start_ChildSuppressesTheFlowAndLeavesItSuppressed_GroupWaitsForIt()
+    {
+        var gate = new TaskCompletionSource();
+        var finished = 0;
+        var run = TaskGroup.RunAsync(g =>
+        {
+            g.Start(ct =>
+            {
+                _ = ExecutionContext.SuppressFlow(); // never undone: Corral puts the caller's context back
+                return FinishAfterAsync(gate.Task);
+            });
+            Assert.False(ExecutionContext.IsFlowSuppressed());
+            return Task.CompletedTask;
+        });
+
+        Assert.False(run.IsCompleted); // the child waits for the gate
+        gate.SetResult();
+        await run.Within();
+        Assert.Equal(1, Volatile.Read(ref finished));
+
+        async Task FinishAfterAsync(Task wait)
+        {
+            await wait.ConfigureAwait(false);
+            Interlocked.Increment(ref finished);
+        }
+    }
+
+    private static async Task FailAfterAsync(Task wait)
+    {
+        await wait.ConfigureAwait(false);
+        throw new IOException("disk");
+    }
+
     [Fact]
     public async Task Start_InlineMode_ChildRunsBeforeStartReturns()
     {

@@ -33,9 +33,12 @@ internal static class Ambient
     internal static void Enter(CancelScope scope) => s_value.Value = scope;
 
     /// <summary>
-    /// Makes <paramref name="task"/> (and its scope) ambient until the calling async method returns. With task tracking off
-    /// (<see cref="LifecycleObserver.TracksTasks"/>) only its scope is made ambient: children of a group then share one ambient value with the body, and setting an
+    /// Makes <paramref name="task"/> (and its scope) ambient until the calling async method returns. A task that is not
+    /// tracked (task tracking was off when it started, <see cref="LifecycleObserver.TracksTasks"/>) makes only its scope
+    /// ambient: children of a group then share one ambient value with the body, and setting an
     /// <see cref="AsyncLocal{T}"/> to the value it already has costs nothing, where a new value costs an ExecutionContext.
     /// </summary>
-    internal static void Enter(TaskRecord task) => s_value.Value = Lifecycle.Observer.TracksTasks ? task : task.Scope;
+    /// <remarks>INVARIANT: a tracked record is its task's ambient value (its continuation finds it there:
+    /// <c>TaskGroup.ObserveChild</c>).</remarks>
+    internal static void Enter(TaskRecord task) => s_value.Value = task.Tracked ? task : task.Scope;
 }

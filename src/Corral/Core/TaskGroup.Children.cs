@@ -29,7 +29,7 @@ public sealed partial class TaskGroup
     private TaskRecord Admit(string? name, string? expression, string? sourceFile, int sourceLine)
     {
         var number = AdmitCount(name ?? expression);
-        return Track(new TaskRecord(this, _scope, name, expression, number, sourceFile, sourceLine));
+        return Track(new TaskRecord(_scope, name, expression, number, sourceFile, sourceLine));
     }
 
     /// <summary>Runs an admitted child where the group's start mode says.</summary>
@@ -133,26 +133,52 @@ public sealed partial class TaskGroup
 
     /// <summary>
     /// Calls a child's delegate in the current context (the child's ambient value is already set) and observes what it
-    /// returned or threw. With <paramref name="restore"/> (the inline start), the caller's context is put back right after
-    /// the synchronous call, before the group looks at the outcome, so that whatever finishing the child triggers (a
-    /// failure cancelling the group) runs in the caller's context, not the child's. A pool thread's context needs no
-    /// restoring: the pool resets it after the work item.
+    /// returned or threw. With <paramref name="restore"/> (the inline start), the caller's context is put back before the
+    /// group looks at an outcome that is already there, so that whatever finishing the child triggers (a failure cancelling
+    /// the group) runs in the caller's context, not the child's. A pool thread's context needs no restoring: the pool resets
+    /// it after the work item.
     /// </summary>
+    /// <remarks>
+    /// A child that suspends is observed with one continuation on its task (<see cref="ObserveChild"/>).
+    /// </remarks>
     private void InvokeChild(object work, TaskRecord record, ExecutionContext? restore)
     {
+        // The child's own context, when the record is its ambient value: its continuation can then find the record there.
+        var childContext = record.Tracked ? ExecutionContext.Capture() : null;
         var task = Call(work, out var thrown);
-        if (restore is not null)
-        {
-            ExecutionContext.Restore(restore);
-        }
-
         if (thrown is not null || task is null || task.IsCompleted)
         {
+            if (restore is not null)
+            {
+                ExecutionContext.Restore(restore);
+            }
+
             FinishChild(record, task, thrown);
             return;
         }
 
-        // INVARIANT: the record holds the task before the continuation can run (it reads it); FinishChild clears it.
+        ObserveChild(work, record, task, childContext);
+        if (restore is not null)
+        {
+            ExecutionContext.Restore(restore);
+        }
+    }
+
+    /// <summary>
+    /// Registers the one continuation that finishes a suspended child. A tracked child's continuation is a shared delegate
+    /// that flows the child's own context and finds the record there as the ambient value: the runtime's continuation
+    /// object (32 B) is then all a child pays, where a delegate bound to the record costs 64 B. An untracked child (its
+    /// ambient value is the group's scope), one whose delegate left another context behind (it set an
+    /// <see cref="AsyncLocal{T}"/> outside an async method, or suppressed the flow), and a child started on a test run's
+    /// thread (its continuation goes through the run's runner, <see cref="Continuations"/>) get the bound delegate.
+    /// </summary>
+    /// <remarks>
+    /// INVARIANT: the record holds the task before the continuation can run (it reads it); FinishChild clears it. The
+    /// continuation may run at once on another thread (the task may complete meanwhile), never inline here: a completed
+    /// task's <c>OnCompleted</c> queues it.
+    /// </remarks>
+    private static void ObserveChild(object work, TaskRecord record, Task task, ExecutionContext? childContext)
+    {
         if (work is ChildWork child)
         {
             child.Task = task;
@@ -162,8 +188,31 @@ public sealed partial class TaskGroup
             record.Work = task;
         }
 
-        Continuations.OnCompleted(task, record.OnTaskCompleted);
+        if (Continuations.Runner is not null)
+        {
+            // A test run's thread: the run must see the continuation (Continuations.cs), which takes a plain Action and
+            // runs it without an ExecutionContext, so the child gets the bound delegate.
+            Continuations.OnCompleted(task, record.OnTaskCompleted);
+            return;
+        }
+
+        var awaiter = task.ConfigureAwait(false).GetAwaiter();
+        if (childContext is not null && ReferenceEquals(ExecutionContext.Capture(), childContext))
+        {
+            awaiter.OnCompleted(s_onTrackedChildCompleted);
+        }
+        else
+        {
+            awaiter.UnsafeOnCompleted(record.OnTaskCompleted);
+        }
     }
+
+    /// <summary>The continuation of every tracked child: runs in the child's context, whose ambient value is its record.</summary>
+    private static readonly Action s_onTrackedChildCompleted = static () =>
+    {
+        var record = Ambient.Task!;
+        record.Group.FinishChild(record, record.RunningTask, thrown: null);
+    };
 
     /// <summary>Calls a child's delegate; an exception it throws is returned in <paramref name="thrown"/>.</summary>
     private Task? Call(object work, out Exception? thrown)

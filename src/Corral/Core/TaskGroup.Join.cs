@@ -64,7 +64,7 @@ public sealed partial class TaskGroup
 
         // The body's record is linked before the scope opens: until then nothing can reach the group (snapshots and the
         // watchdog find it through the scope tree), so Track's lock is uncontended; Open's lock on the parent publishes it.
-        bodyRecord = group.Track(new TaskRecord(group, scope, "body", null, 0, callerFilePath, callerLineNumber));
+        bodyRecord = group.Track(new TaskRecord(scope, "body", null, 0, callerFilePath, callerLineNumber));
         scope.Open(CancelScope.NoDeadline);
         return group;
     }

@@ -10,41 +10,50 @@ namespace Corral.Core;
 /// task tree and the watchdog. Also the ambient value while the child runs (see <see cref="Ambient"/>).
 /// </summary>
 [DebuggerDisplay("task '{Name,nq}' {IsFinished ? \"finished\" : \"running\",nq}")]
-internal sealed class TaskRecord
+internal class TaskRecord
 {
     /// <summary>
-    /// The given name; or, while <see cref="_nameIsDerived"/> is false and no name was given, the delegate's expression text
-    /// (or null), from which <see cref="Name"/> is derived on first read. One field for both keeps the record small.
+    /// The given name; or, while <see cref="_nameIsDerived"/> is false, the delegate's expression text, from which
+    /// <see cref="Name"/> is derived on first read. One field for both keeps the record small.
     /// </summary>
     private string? _name;
 
     /// <summary>True once <see cref="_name"/> holds the final name (given, or derived from the expression).</summary>
     private bool _nameIsDerived;
 
-    /// <summary>The task's number in its group, for <c>task #N</c>.</summary>
-    private readonly int _number;
+    /// <summary>Whether the task has finished. Written once (false to true) by the task, read by snapshots and the sweep.</summary>
+    private bool _finished;
 
     /// <summary>Backing field of <see cref="Id"/>; 0 until first read.</summary>
     private long _id;
 
     /// <remarks>
     /// Start is the hot path: the record keeps the raw name inputs and derives <see cref="Name"/> only when a failure, a
-    /// snapshot or a report reads it (trimming a multi-line lambda's text allocates).
+    /// snapshot or a report reads it (trimming a multi-line lambda's text allocates). The number is needed only for a task
+    /// with neither a name nor an expression (<c>task #N</c>): its name is chosen here, and the record does not keep it.
     /// </remarks>
-    internal TaskRecord(TaskGroup group, CancelScope scope, string? name, string? expression, int number, string? sourceFile, int sourceLine)
+    internal TaskRecord(CancelScope scope, string? name, string? expression, int number, string? sourceFile, int sourceLine)
     {
-        Group = group;
         Scope = scope;
-        _name = name ?? expression;
-        _nameIsDerived = name is not null;
-        _number = number;
+        if (name is null && string.IsNullOrWhiteSpace(expression))
+        {
+            _name = ChooseName(null, null, number);
+            _nameIsDerived = true;
+        }
+        else
+        {
+            _name = name ?? expression;
+            _nameIsDerived = name is not null;
+        }
+
         SourceFile = sourceFile;
         SourceLine = sourceLine;
         StartedTimestamp = DiagnosticClock.Now(scope.TimeProvider);
     }
 
-    /// <summary>The group the task belongs to.</summary>
-    internal TaskGroup Group { get; }
+    /// <summary>The group the task belongs to: the group whose scope it runs in (a <c>StartAsync</c> child's record says
+    /// otherwise, see <see cref="StartingTaskRecord"/>).</summary>
+    internal TaskGroup Group => this is StartingTaskRecord starting ? starting.OwnerGroup : Scope.Group!;
 
     /// <summary>The scope the task runs in: the group's, or for a <c>StartAsync</c> child its own scope (moved into the group's).</summary>
     internal CancelScope Scope { get; }
@@ -62,7 +71,7 @@ internal sealed class TaskRecord
             // Race: a second first read may find _name already holding the first one's result (the flag not yet set) and
             // derive from that. It still returns the same string, because ChooseName is idempotent on its own output
             // (trimmed, one line, at most 80 characters; tested by ChooseName_AppliedToItsOwnResult_ReturnsItUnchanged).
-            var derived = ChooseName(null, _name, _number);
+            var derived = ChooseName(null, _name, 0);
             _name = derived;
             Volatile.Write(ref _nameIsDerived, true);
             return derived;
@@ -81,20 +90,16 @@ internal sealed class TaskRecord
     /// <summary>A process-wide identifier for snapshots and reports, assigned on first read.</summary>
     internal long Id => Ids.GetOrAssign(ref _id);
 
-    /// <summary>Whether the task has finished. Written once (false to true) by the task, read by snapshots and the sweep.</summary>
-    private bool _finished;
-
-    /// <summary>Set (under the group's lock, before the task can finish) when the record was linked into the group's task list.</summary>
+    /// <summary>Set (under the group's lock, before the task can finish) when the record was linked into the group's task
+    /// list. A tracked record is also the child's ambient value (see <see cref="Ambient.Enter(TaskRecord)"/>).</summary>
     internal bool Tracked;
+
+    /// <summary>A slot the watchdog owns: set (under its lock) once it has reported this task, so that the task's end is
+    /// reported too. The watchdog keeps the rest of its per-task state itself: most tasks are never reported.</summary>
+    internal bool Reported;
 
     /// <summary>The next older task in the group's task list (guarded by the group's lock; see <c>TaskGroup.Track</c>).</summary>
     internal TaskRecord? Next;
-
-    /// <summary>A slot the watchdog owns: how many times it reported this task (guarded by the watchdog's lock).</summary>
-    internal int ReportCount;
-
-    /// <summary>A slot the watchdog owns: the timestamp of its next report (guarded by the watchdog's lock).</summary>
-    internal long NextReportTimestamp;
 
     /// <summary>
     /// What the child is: a plain child's delegate while it waits for the thread pool, then its task while it runs; a
@@ -109,11 +114,15 @@ internal sealed class TaskRecord
     /// <summary>Marks the task finished (once).</summary>
     internal void MarkFinished() => Volatile.Write(ref _finished, true);
 
+    /// <summary>The task the child's delegate returned, while it runs.</summary>
+    internal Task? RunningTask => Work is ChildWork child ? child.Task : (Task?)Work;
+
     /// <summary>
-    /// The completion callback registered on the child's task (as a delegate bound to the record: no closure, one delegate
-    /// per child that suspends).
+    /// The completion callback registered on the child's task when the record is not the child's ambient value (task
+    /// tracking off): a delegate bound to the record, one per child that suspends. A tracked child's record is found from
+    /// its context instead, with no delegate of its own (see <c>TaskGroup.ObserveChild</c>).
     /// </summary>
-    internal void OnTaskCompleted() => Group.FinishChild(this, Work is ChildWork child ? child.Task : (Task?)Work, thrown: null);
+    internal void OnTaskCompleted() => Group.FinishChild(this, RunningTask, thrown: null);
 
     /// <summary>Gets the spawn site as <c>file:line</c>, or null.</summary>
     internal string? Site => FormatSite(SourceFile, SourceLine);

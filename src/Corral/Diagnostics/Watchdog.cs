@@ -19,6 +19,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading;
 using Corral.Core;
 using Microsoft.Extensions.Logging;
@@ -45,8 +46,16 @@ public static class Watchdog
     private static readonly Action<ILogger, string, Exception?> s_logFinishedLate = LoggerMessage.Define<string>(
         LogLevel.Information, new EventId(2, "TaskFinishedLate"), "Corral watchdog: {Report}");
 
-    /// <summary>Guards every field below and the watchdog fields of task records.</summary>
+    /// <summary>Guards every field below and the watchdog's slot of task records (<see cref="TaskRecord.Reported"/>).</summary>
     private static readonly object s_gate = new();
+
+    /// <summary>
+    /// What the watchdog keeps per task it reported: how many times, and when (in ticks of being cancelled) the next report is
+    /// due. Kept here, not in the record: most tasks are never reported. An entry leaves when its task finishes.
+    /// </summary>
+    /// <remarks>INVARIANT: a record is a key exactly when its <see cref="TaskRecord.Reported"/> is set and it has not
+    /// finished (<see cref="OnTaskFinished"/> removes it).</remarks>
+    private static readonly Dictionary<TaskRecord, (int Count, long NextTicks)> s_reported = new();
 
     /// <summary>Groups whose scope was cancelled and that may still have tasks.</summary>
     private static readonly HashSet<TaskGroup> s_watched = new();
@@ -147,7 +156,7 @@ public static class Watchdog
                 lock (s_gate)
                 {
                     AssertInvariants();
-                    s_watched.Remove(group);
+                    ForgetLocked(group);
                 }
 
                 continue;
@@ -166,16 +175,29 @@ public static class Watchdog
                 lock (s_gate)
                 {
                     AssertInvariants();
-                    var threshold = task.ReportCount == 0 ? options.GracePeriod.Ticks : task.NextReportTimestamp;
+                    var reported = s_reported.TryGetValue(task, out var state);
+                    var threshold = reported ? state.NextTicks : options.GracePeriod.Ticks;
+                    if (!reported && task.Reported)
+                    {
+                        continue; // reported before and finished meanwhile (its entry is gone)
+                    }
+
                     if (since.Ticks < threshold)
                     {
                         nextDue = Min(nextDue, TimeSpan.FromTicks(threshold - since.Ticks));
                         continue;
                     }
 
-                    var count = Interlocked.Increment(ref task.ReportCount);
-                    task.NextReportTimestamp = threshold + Math.Min(threshold, options.MaxReportInterval.Ticks);
-                    nextDue = Min(nextDue, TimeSpan.FromTicks(task.NextReportTimestamp - since.Ticks));
+                    var count = state.Count + 1;
+                    var nextTicks = threshold + Math.Min(threshold, options.MaxReportInterval.Ticks);
+                    nextDue = Min(nextDue, TimeSpan.FromTicks(nextTicks - since.Ticks));
+                    if (!task.IsFinished)
+                    {
+                        // Race: a task that finishes after this check has its end reported (OnTaskFinished takes this lock).
+                        s_reported[task] = (count, nextTicks);
+                        Volatile.Write(ref task.Reported, true);
+                    }
+
                     due.Add((task, group, scope, since, count));
                 }
             }
@@ -248,9 +270,37 @@ public static class Watchdog
         lock (s_gate)
         {
             AssertInvariants();
-            s_watched.Remove(group);
+            ForgetLocked(group);
             DisarmIfIdleLocked();
             AssertInvariants();
+        }
+    }
+
+    /// <summary>
+    /// Stops watching a group that closed, and drops what it kept for the group's tasks. Every task of a closed group has
+    /// finished, and <see cref="OnTaskFinished"/> removed the entry of each reported one, except for a task that finished
+    /// while it was being reported (it read <see cref="TaskRecord.Reported"/> before the check set it): its entry goes here.
+    /// </summary>
+    private static void ForgetLocked(TaskGroup group)
+    {
+        s_watched.Remove(group);
+        if (s_reported.Count == 0)
+        {
+            return;
+        }
+
+        List<TaskRecord>? gone = null;
+        foreach (var task in s_reported.Keys)
+        {
+            if (task.Group == group)
+            {
+                (gone ??= new()).Add(task);
+            }
+        }
+
+        foreach (var task in gone ?? [])
+        {
+            s_reported.Remove(task);
         }
     }
 
@@ -262,6 +312,16 @@ public static class Watchdog
             s_timer.Dispose();
             s_timer = null;
             s_nextCheck = long.MaxValue;
+        }
+    }
+
+    /// <summary>The names of the tasks the watchdog keeps per-task state for now: reported and not finished (tests).</summary>
+    internal static List<string> ReportedTaskNames()
+    {
+        lock (s_gate)
+        {
+            AssertInvariants();
+            return s_reported.Keys.Select(t => t.Name).ToList();
         }
     }
 
@@ -278,23 +338,25 @@ public static class Watchdog
     /// <summary>Called for every task that ends; reports the end of a task reported before.</summary>
     internal static void OnTaskFinished(TaskRecord task)
     {
-        if (Volatile.Read(ref task.ReportCount) == 0)
+        if (!Volatile.Read(ref task.Reported))
         {
             return;
         }
 
         WatchdogOptions options;
+        int count;
         lock (s_gate)
         {
             AssertInvariants();
             options = s_options;
+            count = s_reported.Remove(task, out var state) ? state.Count : 1;
         }
 
         var scope = task.Scope;
         var cancelledAt = scope.CancelledTimestamp;
         var since = cancelledAt == 0 ? TimeSpan.Zero : scope.TimeProvider.GetElapsedTime(cancelledAt);
         Deliver(
-            new WatchdogReport(WatchdogReportKind.FinishedLate, task.Id, task.Name, task.Site, task.Group.Name, scope.CancelReason, since, task.ReportCount),
+            new WatchdogReport(WatchdogReportKind.FinishedLate, task.Id, task.Name, task.Site, task.Group.Name, scope.CancelReason, since, count),
             options);
     }
 
@@ -361,6 +423,16 @@ public static class Watchdog
         {
             Debug.Assert(group.IsWatched, "a watched group knows it is watched");
             if (++checkedGroups == 64)
+            {
+                break;
+            }
+        }
+
+        var checkedTasks = 0;
+        foreach (var task in s_reported.Keys)
+        {
+            Debug.Assert(task.Reported, "a task the watchdog keeps state for knows it was reported");
+            if (++checkedTasks == 64)
             {
                 break;
             }

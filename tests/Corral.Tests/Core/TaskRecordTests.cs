@@ -31,7 +31,7 @@ public sealed class TaskRecordTests
         {
             await TaskGroup.RunAsync(group =>
             {
-                var record = new TaskRecord(group, group.Scope, null, expression, 7, null, 0);
+                var record = new TaskRecord(group.Scope, null, expression, 7, null, 0);
                 using var start = new Barrier(4);
                 var names = new string[4];
                 Parallel.For(0, 4, i =>

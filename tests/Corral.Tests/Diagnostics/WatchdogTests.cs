@@ -84,6 +84,34 @@ public sealed class WatchdogTests : IDisposable
     }
 
     [Fact]
+    public async Task Watchdog_TaskReportedTwiceThenFinishes_CountsItsReportsAndKeepsNothingAfter()
+    {
+        var release = new TaskCompletionSource();
+        var started = new TaskCompletionSource();
+        var run = RunOnFakeClock(g => g.Start(
+            _ =>
+            {
+                started.SetResult();
+                return release.Task;
+            },
+            _prefix + "-deaf"));
+
+        await started.Task;
+        Cancel();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal([1, 2], Ours().Select(r => r.ReportNumber));
+        Assert.Contains(_prefix + "-deaf", Watchdog.ReportedTaskNames());
+
+        release.SetResult();
+        await run;
+        var last = Ours().Last();
+        Assert.Equal(WatchdogReportKind.FinishedLate, last.Kind);
+        Assert.Equal(2, last.ReportNumber);
+        Assert.DoesNotContain(_prefix + "-deaf", Watchdog.ReportedTaskNames());
+    }
+
+    [Fact]
     public async Task Watchdog_TaskOutlivesNamedMoveOnAfterDeadline_ReasonNamesTheScope()
     {
         var release = new TaskCompletionSource();
