@@ -43,7 +43,7 @@ public sealed partial class CancelScope
         lock (this)
         {
             AssertInvariants();
-            var stopRequest = _stop?.Own;
+            var stopRequest = _rare?.Own;
             var stopAt = stopRequest?.CancelAtTicks ?? NoDeadline;
             var due = Math.Min(_deadlineTicks, stopAt);
             if (_state != ScopeState.Open || _ownReason is not null || due == NoDeadline)
@@ -93,7 +93,7 @@ public sealed partial class CancelScope
             }
 
             var queue = DeadlineQueue.For(_timeProvider);
-            var stopAt = _stop?.Own?.CancelAtTicks ?? NoDeadline;
+            var stopAt = _rare?.Own?.CancelAtTicks ?? NoDeadline;
             if (ticks == NoDeadline)
             {
                 if (stopAt == NoDeadline)

@@ -22,8 +22,8 @@ public sealed partial class CancelScope
         var verdict = _cancelledBy;
         Debug.Assert(verdict is null || verdict._ownReason is not null, "a verdict names a scope whose own cancel was called");
         Debug.Assert(_state is ScopeState.Created or ScopeState.Open or ScopeState.Exited, "a known state");
-        var stop = _stop;
-        Debug.Assert(stop?.StoppedBy is null || stop.StoppedBy._stop?.Own is not null, "a stop verdict names a scope with its own request");
+        var stop = _rare;
+        Debug.Assert(stop?.StoppedBy is null || stop.StoppedBy._rare?.Own is not null, "a stop verdict names a scope with its own request");
         if (!locked)
         {
             return;
@@ -72,9 +72,9 @@ public sealed partial class CancelScope
                 Debug.Assert(node._cancelledBy == expected, $"'{node.Name}': the verdict has not settled on what its inputs imply");
                 Debug.Assert(node._cts is null || node._cts.IsCancellationRequested == (node._cancelledBy is not null), $"'{node.Name}': the token disagrees with the verdict");
                 var expectedStop = node.StopVerdict(node._parent);
-                Debug.Assert(node._stop?.StoppedBy == expectedStop, $"'{node.Name}': the stop verdict has not settled on what its inputs imply");
+                Debug.Assert(node._rare?.StoppedBy == expectedStop, $"'{node.Name}': the stop verdict has not settled on what its inputs imply");
                 Debug.Assert(
-                    node._stop?.Cts is not { } stopping || stopping.IsCancellationRequested == (node._cancelledBy is not null || expectedStop is not null),
+                    node._rare?.Cts is not { } stopping || stopping.IsCancellationRequested == (node._cancelledBy is not null || expectedStop is not null),
                     $"'{node.Name}': the stopping token disagrees with the verdicts");
                 Debug.Assert((node.CancelReason is null) == (node._cancelledBy is null), $"'{node.Name}': the reason disagrees with the verdict");
                 Debug.Assert(node._parent is null || node._shield || node._ownReason is not null || ReferenceEquals(node.CancelReason, node._parent.CancelReason), $"'{node.Name}': an unshielded child does not inherit its parent's reason");

@@ -34,8 +34,9 @@
 //   A second RequestStop with a shorter grace brings the cancel forward (and its reason is the one reported); a longer or
 //   infinite one changes nothing. RequestStop after the scope's own cancel, or after its block ended, changes nothing.
 //
-// COST (design principle 7). One reference field per scope (_stop), null for a scope nobody asks to stop: no allocation,
-// and no read on a checkpoint (checkpoints read only _cancelledBy). Opening a scope reads the parent's _stop under the
+// COST (design principle 7). No field of its own: the stop's state lives in the scope's side object for rare state
+// (_rare, CancelScope.RareState.cs), null for a scope nobody asks to stop and nothing else rare happened to: no allocation,
+// and no read on a checkpoint (checkpoints read only _cancelledBy). Opening a scope reads the parent's _rare under the
 // parent's lock, which it holds already. The side object is allocated for the requester, for each scope the request
 // reaches, and for a scope whose StoppingToken is read.
 //
@@ -58,24 +59,17 @@ namespace Corral;
 
 public sealed partial class CancelScope
 {
-    /// <summary>
-    /// The scope's stop status, or null while no stop request reaches it and nobody read <see cref="StoppingToken"/>. Written
-    /// under the scope's lock; its fields too.
-    /// </summary>
-    /// <remarks>INVARIANT: null implies "not stopping" (a scope the request reaches gets one in Open or RefreshSubtree).</remarks>
-    private volatile StopStatus? _stop;
-
     /// <summary>Gets the innermost stop request that reaches this scope (its own, or an unshielded ancestor's), or
     /// <see langword="null"/>.</summary>
     /// <remarks>A scope cancelled without a stop request has none, although <see cref="IsStopRequested"/> is true.</remarks>
-    public StopRequest? StopRequest => _stop?.StoppedBy?._stop?.Own;
+    public StopRequest? StopRequest => _rare?.StoppedBy?._rare?.Own;
 
     /// <summary>
     /// Gets a value indicating whether code in this scope is asked to stop: a stop was requested of it or of an unshielded ancestor
     /// (<see cref="RequestStop(TimeSpan, string?)"/>), or it is cancelled (a cancellation is a stop with no grace left).
     /// </summary>
     /// <remarks>Checkpoints do not throw while a scope is only stopping: finish what you hold, take no new work, and return.</remarks>
-    public bool IsStopRequested => _cancelledBy is not null || _stop?.StoppedBy is not null;
+    public bool IsStopRequested => _cancelledBy is not null || _rare?.StoppedBy is not null;
 
     /// <summary>
     /// Gets a token that is cancelled when a stop is requested of this scope or of an unshielded ancestor, or when the scope is
@@ -94,7 +88,7 @@ public sealed partial class CancelScope
     {
         get
         {
-            var cts = _stop?.Cts;
+            var cts = _rare?.Cts;
             return cts is not null ? cts.Token : MaterializeStoppingToken();
         }
     }
@@ -144,12 +138,12 @@ public sealed partial class CancelScope
             AssertInvariants();
 
             // Race case 10: the own cancel won; race case 9: only an earlier cancel replaces the request.
-            if (_ownReason is not null || _state != ScopeState.Open || _stop?.Own?.CancelAtTicks <= cancelAt)
+            if (_ownReason is not null || _state != ScopeState.Open || _rare?.Own?.CancelAtTicks <= cancelAt)
             {
                 return;
             }
 
-            var stop = _stop ??= new StopStatus();
+            var stop = Rare();
             first = stop.Own is null;
             request = new StopRequest(reason ?? StopRequest.DefaultReason, this, gracePeriod, cancelAt);
             stop.Own = request;
@@ -174,18 +168,18 @@ public sealed partial class CancelScope
 
     /// <summary>Whether <paramref name="token"/> is this scope's cancelled <see cref="StoppingToken"/>.</summary>
     internal bool IssuedStoppingToken(CancellationToken token) =>
-        token.IsCancellationRequested && _stop?.Cts is { } cts && cts.Token == token;
+        token.IsCancellationRequested && _rare?.Cts is { } cts && cts.Token == token;
 
     /// <summary>The stop verdict a refresh or an open computes for this scope, from its inputs and its parent's verdict.</summary>
     private CancelScope? StopVerdict(CancelScope? parent) =>
-        _stop?.Own is not null ? this : _shield ? null : parent?._stop?.StoppedBy;
+        _rare?.Own is not null ? this : _shield ? null : parent?._rare?.StoppedBy;
 
     private CancellationToken MaterializeStoppingToken()
     {
         lock (this)
         {
             AssertInvariants();
-            var stop = _stop ??= new StopStatus();
+            var stop = Rare();
             if (stop.Cts is null)
             {
                 var cts = new CancellationTokenSource();
@@ -202,27 +196,5 @@ public sealed partial class CancelScope
             AssertInvariants();
             return stop.Cts.Token;
         }
-    }
-
-    /// <summary>What a scope keeps about stopping: allocated only for a scope a stop request reaches, or whose
-    /// <see cref="StoppingToken"/> was read. Every field is guarded by the owning scope's lock.</summary>
-    private sealed class StopStatus
-    {
-        /// <summary>This scope's own request (the one that cancels earliest), or null.</summary>
-        internal StopRequest? Own;
-
-        /// <summary>
-        /// The cached stop verdict: the innermost scope on the unshielded path from here to the root with an own request.
-        /// </summary>
-        /// <remarks>INVARIANT (once refresh settles): <c>StoppedBy == (Own != null ? scope : shield ? null : parent.StoppedBy)</c>.
-        /// INVARIANT (always): a non-null verdict names a scope with an own request.</remarks>
-        internal volatile CancelScope? StoppedBy;
-
-        /// <summary>The source of <see cref="StoppingToken"/>, created on its first read.</summary>
-        internal volatile CancellationTokenSource? Cts;
-
-        /// <summary>True once a refresh decided to cancel <see cref="Cts"/> (the call happens outside the lock).</summary>
-        /// <remarks>INVARIANT (under the lock): <c>CtsCancelled == (Cts != null &amp;&amp; (cancelled || StoppedBy != null))</c>.</remarks>
-        internal bool CtsCancelled;
     }
 }

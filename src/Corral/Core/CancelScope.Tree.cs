@@ -58,14 +58,16 @@ public sealed partial class CancelScope
     /// <summary>Where the scope is in its life; moves forward only. Written under the scope's lock.</summary>
     private volatile ScopeState _state;
 
-    /// <summary>Backing field of <see cref="Id"/>; 0 until first read.</summary>
-    private long _id;
-
     /// <summary>When the block began: a <see cref="DiagnosticClock"/> stamp on <see cref="_timeProvider"/>.</summary>
     private long _openedTimestamp;
 
-    /// <summary>A process-wide identifier for snapshots, assigned on first use.</summary>
-    internal long Id => Ids.GetOrAssign(ref _id);
+    /// <summary>A process-wide identifier for snapshots, assigned on first use (in the side object: most scopes are never
+    /// in a snapshot).</summary>
+    internal long Id => Ids.GetOrAssign(ref Rare().Id);
+
+    /// <summary>Whether this scope's identifier is <paramref name="id"/>, without assigning one: a scope that has none yet was
+    /// never in a snapshot, so no caller can be looking for it.</summary>
+    internal bool HasId(long id) => _rare is { } rare && Volatile.Read(ref rare.Id) == id;
 
     /// <summary>Where the scope is in its life.</summary>
     internal ScopeState State => _state;
@@ -118,9 +120,9 @@ public sealed partial class CancelScope
                 }
 
                 // Race case 6: a stop request reaching the parent reaches this scope too (level-triggered).
-                if (!_shield && parent._stop?.StoppedBy is { } stoppedBy)
+                if (!_shield && parent._rare?.StoppedBy is { } stoppedBy)
                 {
-                    _stop = new StopStatus { StoppedBy = stoppedBy };
+                    Rare().StoppedBy = stoppedBy;
                 }
             }
 
@@ -167,10 +169,10 @@ public sealed partial class CancelScope
                     // none (found by the cancel storm). Remove's fast path is one read when nothing is queued.
                     DeadlineQueue.For(_timeProvider).Remove(this);
                     _state = ScopeState.Exited;
-                    if (_callbackErrors is { } errors)
+                    if (_rare is { CallbackErrors: { } errors } rare)
                     {
                         callbackErrors = errors.ToArray();
-                        _callbackErrors = null;
+                        rare.CallbackErrors = null;
                     }
                 }
 

@@ -67,12 +67,6 @@ public sealed partial class CancelScope
     /// decision (race case 3).</remarks>
     private bool _ctsCancelled;
 
-    /// <summary>Tokens this scope handed out before a shield or reparenting un-cancelled it; guarded by the scope's lock.</summary>
-    private List<CancellationToken>? _retiredTokens;
-
-    /// <summary>Exceptions thrown by callbacks registered on <see cref="Token"/> while it was being cancelled; guarded by the scope's lock.</summary>
-    private List<Exception>? _callbackErrors;
-
     /// <summary>When the verdict last became "cancelled", on the timestamp clock; 0 while not cancelled. Written under the scope's lock.</summary>
     /// <remarks>INVARIANT (under the lock): 0 exactly when <see cref="_cancelledBy"/> is null.</remarks>
     private long _cancelledTimestamp;
@@ -120,7 +114,7 @@ public sealed partial class CancelScope
         lock (this)
         {
             AssertInvariants();
-            return (_cts is not null && _cts.Token == token) || (_retiredTokens?.Contains(token) ?? false);
+            return (_cts is not null && _cts.Token == token) || (_rare?.RetiredTokens?.Contains(token) ?? false);
         }
     }
 
@@ -203,12 +197,12 @@ public sealed partial class CancelScope
                 }
 
                 // The stop verdict refreshes with the cancel verdict (CancelScope.Stop.cs). A scope nobody asks to stop keeps
-                // _stop null here: no allocation.
+                // its side object as it was (usually null) here: no allocation.
                 var stopVerdict = node.StopVerdict(parent);
-                var stop = node._stop;
+                var stop = node._rare;
                 if (stopVerdict is not null && stop is null)
                 {
-                    node._stop = stop = new StopStatus();
+                    stop = node.Rare();
                 }
 
                 if (stop is not null)
@@ -242,7 +236,7 @@ public sealed partial class CancelScope
                 {
                     // Un-cancelled by a shield or a reparenting: the next Token read creates a fresh source. The old token
                     // stays this scope's, so a cancellation it caused is still recognised as this scope's (see IssuedCancelledToken).
-                    (node._retiredTokens ??= new()).Add(node._cts!.Token);
+                    (node.Rare().RetiredTokens ??= new()).Add(node._cts!.Token);
                     Volatile.Write(ref node._cts, null);
                     node._ctsCancelled = false;
                 }
@@ -303,7 +297,7 @@ public sealed partial class CancelScope
                 scope.AssertInvariants();
                 if (scope._state != ScopeState.Exited)
                 {
-                    (scope._callbackErrors ??= new()).AddRange(errors);
+                    (scope.Rare().CallbackErrors ??= new()).AddRange(errors);
                     return;
                 }
             }

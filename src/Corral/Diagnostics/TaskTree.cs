@@ -98,7 +98,7 @@ public static class TaskTree
         var toVisit = new Stack<CancelScope>(CancelScope.LiveRoots());
         while (toVisit.TryPop(out var scope))
         {
-            if (scope.Kind != ScopeKind.StartingTask && scope.Id == nodeId)
+            if (scope.Kind != ScopeKind.StartingTask && scope.HasId(nodeId))
             {
                 scope.Cancel(reason);
                 return true;
