@@ -49,24 +49,26 @@ public sealed partial class TaskGroup
     /// <summary>Called the moment a task fails (<see cref="TaskGroupOptions.OnTaskFailed"/>), or null.</summary>
     private readonly Action<TaskFailure>? _onTaskFailed;
 
-    private TaskGroup(CancelScope scope, ChildStartMode startMode, string? sourceFile, int sourceLine, Action<TaskFailure>? onTaskFailed = null)
+    /// <summary>The body's record: it keeps the group's spawn site too (the group has no copy of its own).</summary>
+    private readonly TaskRecord _body;
+
+    private TaskGroup(CancelScope scope, ChildStartMode startMode, TaskRecord body, Action<TaskFailure>? onTaskFailed = null)
     {
         _scope = scope;
         _startMode = startMode;
         _onTaskFailed = onTaskFailed;
-        SourceFile = sourceFile;
-        SourceLine = sourceLine;
+        _body = body;
         scope.Group = this;
     }
 
     /// <summary>Where <c>RunAsync</c> was called, when the compiler told us.</summary>
-    internal string? SourceFile { get; }
+    internal string? SourceFile => _body.SourceFile;
 
     /// <summary>A slot the watchdog owns (written under its lock): set while it watches this group. The core never reads it.</summary>
     internal bool IsWatched { get; set; }
 
     /// <summary>The line of <see cref="SourceFile"/>, or 0.</summary>
-    internal int SourceLine { get; }
+    internal int SourceLine => _body.SourceLine;
 
     /// <summary>Gets the group's scope: cancel it, give it a deadline or shield it like any scope.</summary>
     public CancelScope Scope => _scope;

@@ -2,8 +2,8 @@
 // shares the scope's one place in the DeadlineQueue (CancelScope.Stop.cs): the queue holds the earlier of the two.
 //
 // A deadline is an instant in UTC ticks of the scope's TimeProvider. While the scope is open and not cancelled, an armed
-// deadline sits in the DeadlineQueue of that clock (one timer per clock, behind an indexed heap whose slots live in the
-// scope: HeapIndex, HeapDueTicks). When the queue's timer fires it pops every due scope and calls OnDeadlineReached
+// deadline sits in the DeadlineQueue of that clock (one timer per clock, behind an indexed heap; the scope keeps its
+// slot's index, HeapIndex, and the slot its due time). When the queue's timer fires it pops every due scope and calls OnDeadlineReached
 // outside its lock; the scope re-reads its clock and cancels itself with the reason "deadline exceeded" only when the
 // deadline has really passed, so a deadline never fires early.
 //
@@ -30,11 +30,9 @@ public sealed partial class CancelScope
     /// <summary>This scope's own deadline in UTC ticks of <see cref="_timeProvider"/>, or <see cref="NoDeadline"/>.</summary>
     private long _deadlineTicks = NoDeadline;
 
-    /// <summary>Position in the <see cref="DeadlineQueue"/> heap, or -1 when not queued. Owned by the queue, under its lock.</summary>
+    /// <summary>Position in the <see cref="DeadlineQueue"/> heap, or -1 when not queued. Owned by the queue, under its lock
+    /// (the slot holds the due time).</summary>
     internal int HeapIndex = -1;
-
-    /// <summary>Due time while queued, in UTC ticks. Owned by the queue, under its lock.</summary>
-    internal long HeapDueTicks;
 
     /// <summary>Called by the <see cref="DeadlineQueue"/> when this scope's due time came; never cancels early.</summary>
     internal void OnDeadlineReached()

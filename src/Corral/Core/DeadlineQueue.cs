@@ -5,8 +5,9 @@
 // often than they fire — most scopes finish before their deadline. So arming and disarming must be
 // cheap and must not create a timer each; firing may cost more.
 //
-// THE DESIGN. An indexed binary min-heap of scopes keyed by due time (each scope stores its own heap
-// index, so removal is O(log n) with no search and no allocation), and a single ITimer armed for the
+// THE DESIGN. An indexed binary min-heap of scopes keyed by due time (each slot holds the scope and its due time; each
+// scope stores only its own heap index, so removal is O(log n) with no search and no allocation, and a scope that never
+// arms a deadline pays 4 bytes for the queue, not 12), and a single ITimer armed for the
 // earliest due time. When the timer fires, every scope whose due time has passed *by the provider's
 // clock* is popped under the lock, the timer is re-armed for the next one, and the scopes are told
 // outside the lock (cancelling runs user callbacks). A scope re-checks the clock itself and re-queues
@@ -43,11 +44,11 @@ internal sealed class DeadlineQueue
     /// <summary>The clock whose deadlines this queue keeps.</summary>
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Guards every field below and the heap fields of every queued scope.</summary>
+    /// <summary>Guards every field below and the heap index of every queued scope.</summary>
     private readonly object _gate = new();
 
-    /// <summary>The heap; slots at and past <see cref="_count"/> are null.</summary>
-    private CancelScope?[] _heap = new CancelScope?[16];
+    /// <summary>The heap, ordered by <see cref="Entry.DueTicks"/>; slots at and past <see cref="_count"/> are empty (default).</summary>
+    private Entry[] _heap = new Entry[16];
 
     /// <summary>Number of queued scopes.</summary>
     private int _count;
@@ -93,15 +94,14 @@ internal sealed class DeadlineQueue
                     Array.Resize(ref _heap, _count * 2);
                 }
 
-                scope.HeapDueTicks = dueTicks;
                 scope.HeapIndex = _count;
-                _heap[_count++] = scope;
+                _heap[_count++] = new Entry(dueTicks, scope);
                 SiftUp(scope.HeapIndex);
             }
             else
             {
-                var old = scope.HeapDueTicks;
-                scope.HeapDueTicks = dueTicks;
+                var old = _heap[scope.HeapIndex].DueTicks;
+                _heap[scope.HeapIndex] = new Entry(dueTicks, scope);
                 if (dueTicks < old)
                 {
                     SiftUp(scope.HeapIndex);
@@ -151,9 +151,9 @@ internal sealed class DeadlineQueue
             AssertInvariants();
             _armedTicks = CancelScope.NoDeadline;
             var now = _timeProvider.GetUtcNow().UtcTicks;
-            while (_count > 0 && _heap[0]!.HeapDueTicks <= now)
+            while (_count > 0 && _heap[0].DueTicks <= now)
             {
-                (due ??= new()).Add(_heap[0]!);
+                (due ??= new()).Add(_heap[0].Scope!);
                 RemoveAtLocked(0);
             }
 
@@ -180,7 +180,7 @@ internal sealed class DeadlineQueue
             return;
         }
 
-        var next = _heap[0]!.HeapDueTicks;
+        var next = _heap[0].DueTicks;
 
         // INVARIANT: while the queue is not empty, the timer is armed for a time at or before the earliest due time, so no
         // deadline fires late. An earlier arming is kept: when it fires, OnTimer pops nothing that is not due and re-arms
@@ -228,20 +228,20 @@ internal sealed class DeadlineQueue
 
     private void RemoveAtLocked(int index)
     {
-        var removed = _heap[index]!;
+        var removed = _heap[index].Scope!;
         var last = --_count;
         if (index != last)
         {
-            var moved = _heap[last]!;
+            var moved = _heap[last];
             _heap[index] = moved;
-            moved.HeapIndex = index;
-            _heap[last] = null;
+            moved.Scope!.HeapIndex = index;
+            _heap[last] = default;
             SiftDown(index);
-            SiftUp(moved.HeapIndex);
+            SiftUp(moved.Scope.HeapIndex);
         }
         else
         {
-            _heap[last] = null;
+            _heap[last] = default;
         }
 
         Volatile.Write(ref removed.HeapIndex, -1);
@@ -249,28 +249,28 @@ internal sealed class DeadlineQueue
 
     private void SiftUp(int index)
     {
-        var item = _heap[index]!;
+        var item = _heap[index];
         while (index > 0)
         {
             var parentIndex = (index - 1) >> 1;
-            var parent = _heap[parentIndex]!;
-            if (parent.HeapDueTicks <= item.HeapDueTicks)
+            var parent = _heap[parentIndex];
+            if (parent.DueTicks <= item.DueTicks)
             {
                 break;
             }
 
             _heap[index] = parent;
-            parent.HeapIndex = index;
+            parent.Scope!.HeapIndex = index;
             index = parentIndex;
         }
 
         _heap[index] = item;
-        item.HeapIndex = index;
+        item.Scope!.HeapIndex = index;
     }
 
     private void SiftDown(int index)
     {
-        var item = _heap[index]!;
+        var item = _heap[index];
         while (true)
         {
             var child = (index << 1) + 1;
@@ -279,23 +279,23 @@ internal sealed class DeadlineQueue
                 break;
             }
 
-            if (child + 1 < _count && _heap[child + 1]!.HeapDueTicks < _heap[child]!.HeapDueTicks)
+            if (child + 1 < _count && _heap[child + 1].DueTicks < _heap[child].DueTicks)
             {
                 child++;
             }
 
-            if (_heap[child]!.HeapDueTicks >= item.HeapDueTicks)
+            if (_heap[child].DueTicks >= item.DueTicks)
             {
                 break;
             }
 
             _heap[index] = _heap[child];
-            _heap[index]!.HeapIndex = index;
+            _heap[index].Scope!.HeapIndex = index;
             index = child;
         }
 
         _heap[index] = item;
-        item.HeapIndex = index;
+        item.Scope!.HeapIndex = index;
     }
 
     /// <summary>The invariants that hold at the start and end of every locked region of the queue.</summary>
@@ -306,20 +306,25 @@ internal sealed class DeadlineQueue
         Debug.Assert(_count >= 0 && _count <= _heap.Length, "the count fits the heap");
 
         // INVARIANT (no deadline fires late): while the queue is not empty, the timer is armed at or before the earliest due time.
-        Debug.Assert(_count == 0 || _armedTicks <= _heap[0]!.HeapDueTicks, "the timer is armed at or before the earliest deadline");
+        Debug.Assert(_count == 0 || _armedTicks <= _heap[0].DueTicks, "the timer is armed at or before the earliest deadline");
 
         // Full check only on small heaps: debug builds run the stress tests too, and must stay O(log n) per operation there.
         for (var i = 0; i < _count && _count <= 64; i++)
         {
-            var scope = _heap[i]!;
+            var scope = _heap[i].Scope!;
+            Debug.Assert(scope is not null, "slots below the count hold a scope");
             Debug.Assert(scope.HeapIndex == i, "each scope knows its slot");
-            Debug.Assert(i == 0 || _heap[(i - 1) >> 1]!.HeapDueTicks <= scope.HeapDueTicks, "heap order");
+            Debug.Assert(i == 0 || _heap[(i - 1) >> 1].DueTicks <= _heap[i].DueTicks, "heap order");
             Debug.Assert(scope.State != ScopeState.Exited, "an exited scope is never queued (Unlink removes it before it marks the exit)");
         }
 
         for (var i = _count; i < _heap.Length && i < _count + 4; i++)
         {
-            Debug.Assert(_heap[i] is null, "slots past the count are empty");
+            Debug.Assert(_heap[i].Scope is null, "slots past the count are empty");
         }
     }
+
+    /// <summary>One slot of the heap: a queued scope and the due time it is queued for (the earlier of its deadline and its
+    /// stop's grace), in UTC ticks.</summary>
+    private readonly record struct Entry(long DueTicks, CancelScope? Scope);
 }

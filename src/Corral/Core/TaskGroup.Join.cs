@@ -60,11 +60,12 @@ public sealed partial class TaskGroup
     private static TaskGroup Open(TaskGroupOptions? options, string? callerFilePath, int callerLineNumber, out TaskRecord bodyRecord)
     {
         var scope = new CancelScope(Ambient.Scope, options?.Name, options?.TimeProvider, shield: false, ScopeKind.TaskGroup);
-        var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, callerFilePath, callerLineNumber, options?.OnTaskFailed);
+        bodyRecord = new TaskRecord(scope, "body", null, 0, callerFilePath, callerLineNumber);
+        var group = new TaskGroup(scope, options?.StartMode ?? ChildStartMode.Inline, bodyRecord, options?.OnTaskFailed);
 
         // The body's record is linked before the scope opens: until then nothing can reach the group (snapshots and the
         // watchdog find it through the scope tree), so Track's lock is uncontended; Open's lock on the parent publishes it.
-        bodyRecord = group.Track(new TaskRecord(scope, "body", null, 0, callerFilePath, callerLineNumber));
+        group.Track(bodyRecord);
         scope.Open(CancelScope.NoDeadline);
         return group;
     }
