@@ -4,7 +4,8 @@
 // THE PROBLEM. Corral's continuations — a child's finish (TaskRecord.OnTaskCompleted), a scope's exit
 // (ScopeRun.OnBodyCompleted), a sleep's next piece (Sleeper), the group body's wait for its body — are library code: they
 // never need the caller's SynchronizationContext, so they are ConfigureAwait(false) continuations (the raw ones registered
-// with UnsafeOnCompleted, without an ExecutionContext). The runtime runs such a continuation inline where the awaited task
+// with UnsafeOnCompleted, without an ExecutionContext; outside a test run, a tracked child's finish flows the child's own
+// context instead, to find its record there: TaskGroup.ObserveChild). The runtime runs such a continuation inline where the awaited task
 // completes, except on a thread that has a SynchronizationContext or a non-default TaskScheduler: from there it sends it
 // to the thread pool. A Corral.Testing run's thread is such a thread (its context is what brings `await` back to it), so
 // inside a test run every one of Corral's continuations hopped to the pool, where the run could not see it: the run took
