@@ -408,6 +408,13 @@ def main():
             w(f.read().strip())
         w("")
 
+    # Hand-written results of bench/compare.sh (two commits back to back), kept across regenerations.
+    back_to_back = os.path.join(ROOT, "bench", "back-to-back.md")
+    if os.path.exists(back_to_back):
+        with open(back_to_back, encoding="utf-8") as f:
+            w(f.read().strip())
+        w("")
+
     # --------------------------------------------------------------------------------------------- the 1M memory row
     if alive:
         n = alive["children"]

@@ -41,6 +41,13 @@ internal static class AliveMemory
                     RedirectStandardOutput = true,
                     UseShellExecute = false,
                 };
+                if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
+                {
+                    // Launched as `dotnet Corral.Benchmarks.dll` (bench/compare.sh), not through the app host: the child
+                    // process needs the assembly too.
+                    start.ArgumentList.Add(typeof(AliveMemory).Assembly.Location);
+                }
+
                 start.ArgumentList.Add("--alive-child");
                 start.ArgumentList.Add(variant);
                 start.ArgumentList.Add(children.ToString(CultureInfo.InvariantCulture));
