@@ -32,8 +32,11 @@ public sealed class AsyncStackWalkerTests
 
     [Theory]
     [MemberData(nameof(Builds))]
-    public async Task Walk_OneMethodMovingThroughItsAwaits_FollowsTheState(KnownBuild build)
+    public Task Walk_OneMethodMovingThroughItsAwaits_FollowsTheState(KnownBuild build) => Task.Run(async () =>
     {
+        // On a pool thread, with no SynchronizationContext: StepsAsync's awaits capture none, so each SetResult runs its
+        // continuation inline, and the method has reached its next await when SetResult returns. Under the test framework's
+        // context the continuation was posted instead, and a walk right after SetResult could still see the await before.
         var first = new TaskCompletionSource();
         var second = new TaskCompletionSource();
         var third = new TaskCompletionSource();
@@ -46,7 +49,7 @@ public sealed class AsyncStackWalkerTests
         AssertFrames(Walk(root), ("KnownProgram.StepsAsync", "step3"));
         third.SetResult();
         await root;
-    }
+    });
 
     [Theory]
     [MemberData(nameof(Builds))]
