@@ -50,6 +50,10 @@ internal static class Explore
         // Watchdog.CheckNow aborted the run after 6 of 15 tests). No race explored here involves the watchdog: off.
         Watchdog.Configure(new WatchdogOptions { Enabled = false });
 
+        // A tracked child's shared, context-flowing continuation runs on a thread Coyote does not control (it crashed the test
+        // host from a rewritten Volatile.Read): explore the bound-delegate route, which calls FinishChild the same way.
+        TaskGroup.s_sharedChildContinuation = false;
+
         // Corral's invariants are debug assertions in every locked and CAS region: a failed one fails this schedule.
         DebugAssertions.Install();
         var n = iterations ?? Iterations;
