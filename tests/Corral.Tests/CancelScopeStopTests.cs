@@ -16,6 +16,21 @@ public sealed class CancelScopeStopTests
 
     private static CancelScopeOptions On(FakeTimeProvider time, string? name = null) => new() { TimeProvider = time, Name = name };
 
+    /// <summary>Starts a scope whose body waits until the scope is cancelled; returns the scope (its body has run up to the
+    /// wait) and the block's task.</summary>
+    private static (CancelScope Scope, Task Run) StartWaiting(CancelScopeOptions options)
+    {
+        CancelScope? scope = null;
+        var run = CancelScope.RunAsync(
+            async s =>
+            {
+                scope = s;
+                await Task.Delay(Timeout.Infinite, s.Token);
+            },
+            options);
+        return (scope!, run);
+    }
+
     [Fact]
     public async Task RequestStop_BodyReturnsWithinGrace_EndsNormallyNothingCancelled()
     {
@@ -82,14 +97,9 @@ public sealed class CancelScopeStopTests
     public async Task RequestStop_GraceRunsOut_CancelledAtExactlyTheGraceWithAReasonThatSaysSo()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, On(time, "worker"));
+        var (scope, run) = StartWaiting(On(time, "worker"));
 
-        scope!.RequestStop(Grace, "host shutting down");
+        scope.RequestStop(Grace, "host shutting down");
         time.Advance(Grace - TimeSpan.FromTicks(1));
         Assert.False(scope.IsCancellationRequested);
         Assert.False(run.IsCompleted);
@@ -107,14 +117,9 @@ public sealed class CancelScopeStopTests
     public async Task RequestStop_WithoutReason_ReasonSaysStopRequested()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, On(time));
+        var (scope, run) = StartWaiting(On(time));
 
-        scope!.RequestStop(TimeSpan.FromMilliseconds(250));
+        scope.RequestStop(TimeSpan.FromMilliseconds(250));
         Assert.Equal("stop requested", scope.StopRequest!.Reason);
         time.Advance(TimeSpan.FromMilliseconds(250));
         await run;
@@ -125,14 +130,9 @@ public sealed class CancelScopeStopTests
     public async Task Cancel_DuringGrace_WinsAtOnceWithItsOwnReason()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, On(time));
+        var (scope, run) = StartWaiting(On(time));
 
-        scope!.RequestStop(Grace, "host shutting down");
+        scope.RequestStop(Grace, "host shutting down");
         time.Advance(TimeSpan.FromSeconds(1));
         scope.Cancel("operator said so");
         await run;
@@ -329,14 +329,9 @@ public sealed class CancelScopeStopTests
     public async Task RequestStop_SecondWithShorterGrace_BringsTheCancelForwardAndIsReported()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, On(time));
+        var (scope, run) = StartWaiting(On(time));
 
-        scope!.RequestStop(TimeSpan.FromSeconds(30), "host shutting down");
+        scope.RequestStop(TimeSpan.FromSeconds(30), "host shutting down");
         time.Advance(TimeSpan.FromSeconds(1));
         scope.RequestStop(TimeSpan.FromSeconds(2), "second signal");
         Assert.Equal("second signal", scope.StopRequest!.Reason);
@@ -351,14 +346,9 @@ public sealed class CancelScopeStopTests
     public async Task RequestStop_SecondWithLongerOrInfiniteGrace_DoesNotExtend()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, On(time));
+        var (scope, run) = StartWaiting(On(time));
 
-        scope!.RequestStop(Grace, "first");
+        scope.RequestStop(Grace, "first");
         var first = scope.StopRequest;
         scope.RequestStop(TimeSpan.FromSeconds(60), "longer");
         scope.RequestStop(Timeout.InfiniteTimeSpan, "infinite");
@@ -421,14 +411,9 @@ public sealed class CancelScopeStopTests
     public async Task RequestStop_DeadlineClearedDuringGrace_GraceStaysArmed()
     {
         var time = new FakeTimeProvider();
-        CancelScope? scope = null;
-        var run = CancelScope.RunAsync(async s =>
-        {
-            scope = s;
-            await Task.Delay(Timeout.Infinite, s.Token);
-        }, new CancelScopeOptions { TimeProvider = time, Timeout = TimeSpan.FromSeconds(60) });
+        var (scope, run) = StartWaiting(new CancelScopeOptions { TimeProvider = time, Timeout = TimeSpan.FromSeconds(60) });
 
-        scope!.RequestStop(Grace);
+        scope.RequestStop(Grace);
         scope.Deadline = null;
         scope.Deadline = time.GetUtcNow() + TimeSpan.FromSeconds(30); // later than the grace: the grace stays first
         time.Advance(Grace);
