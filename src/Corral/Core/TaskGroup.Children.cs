@@ -115,16 +115,7 @@ public sealed partial class TaskGroup
         var task = Call(work, out var thrown);
         if (task is not null)
         {
-            // As InvokeChild does: the record holds the task while it runs (snapshots read its stack from there).
-            if (work is ChildWork child)
-            {
-                child.Task = task;
-            }
-            else
-            {
-                record.Work = task;
-            }
-
+            HoldRunningTask(work, record, task);
             await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
@@ -179,15 +170,7 @@ public sealed partial class TaskGroup
     /// </remarks>
     private static void ObserveChild(object work, TaskRecord record, Task task, ExecutionContext? childContext)
     {
-        if (work is ChildWork child)
-        {
-            child.Task = task;
-        }
-        else
-        {
-            record.Work = task;
-        }
-
+        HoldRunningTask(work, record, task);
         if (Continuations.Runner is not null)
         {
             // A test run's thread: the run must see the continuation (Continuations.cs), which takes a plain Action and
@@ -222,6 +205,23 @@ public sealed partial class TaskGroup
         var record = Ambient.Task!;
         record.Group.FinishChild(record, record.RunningTask, thrown: null);
     };
+
+    /// <summary>
+    /// Keeps a child's task where <see cref="TaskRecord.RunningTask"/> reads it while the child runs: in its
+    /// <see cref="ChildWork"/>, or in the record's <see cref="TaskRecord.Work"/> for a plain child. Its finish reads it there,
+    /// and snapshots read the child's stack from there; <see cref="FinishChild"/> clears it.
+    /// </summary>
+    private static void HoldRunningTask(object work, TaskRecord record, Task task)
+    {
+        if (work is ChildWork child)
+        {
+            child.Task = task;
+        }
+        else
+        {
+            record.Work = task;
+        }
+    }
 
     /// <summary>Calls a child's delegate; an exception it throws is returned in <paramref name="thrown"/>.</summary>
     private Task? Call(object work, out Exception? thrown)
