@@ -318,11 +318,10 @@ public sealed partial class TaskGroup
     }
 
     /// <summary>Classifies an exception a task ended with: the group's cancellation, or a failure (race case 3 in TaskGroup.Join.cs).</summary>
-    private void ClassifyTaskException(Exception exception, string taskName) => ClassifyTaskException(exception, taskName, observe: true);
-
-    /// <summary>As <see cref="ClassifyTaskException(Exception, string)"/>; <paramref name="observe"/> is false for the failure of the
-    /// failure callback itself, which is not called for it.</summary>
-    private void ClassifyTaskException(Exception exception, string taskName, bool observe)
+    /// <param name="exception">What the task ended with.</param>
+    /// <param name="taskName">The task's name, for the failure and the cancel reason.</param>
+    /// <param name="observe">Whether the group's failure callback is told; false for the failure of that callback itself.</param>
+    private void ClassifyTaskException(Exception exception, string taskName, bool observe = true)
     {
         if (Decider.IsCancellationOf(_scope, exception))
         {
