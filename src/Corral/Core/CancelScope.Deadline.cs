@@ -34,6 +34,20 @@ public sealed partial class CancelScope
     /// (the slot holds the due time).</summary>
     internal int HeapIndex = -1;
 
+    /// <summary>
+    /// Takes this scope out of its clock's <see cref="DeadlineQueue"/> if it is queued (a deadline or a stop's grace). A scope
+    /// that is not queued (most scopes) pays one read: the queue is not even looked up, which for a clock other than
+    /// <see cref="TimeProvider.System"/> is a table lookup.
+    /// </summary>
+    /// <remarks>The read is the one <see cref="DeadlineQueue.Remove"/> starts with, so the outcome is the same as calling it.</remarks>
+    private void Dequeue()
+    {
+        if (Volatile.Read(ref HeapIndex) >= 0)
+        {
+            DeadlineQueue.For(_timeProvider).Remove(this);
+        }
+    }
+
     /// <summary>Called by the <see cref="DeadlineQueue"/> when this scope's due time came; never cancels early.</summary>
     internal void OnDeadlineReached()
     {

@@ -166,8 +166,8 @@ public sealed partial class CancelScope
                     // Out of the queue before the state says exited, both under this lock (which every arming holds and
                     // checks the state under): a queued scope is never an exited one. Always, not only with a deadline: one
                     // armed by a SetDeadline racing a cancel and then cleared may still be queued although the field says
-                    // none (found by the cancel storm). Remove's fast path is one read when nothing is queued.
-                    DeadlineQueue.For(_timeProvider).Remove(this);
+                    // none (found by the cancel storm). One read when nothing is queued.
+                    Dequeue();
                     _state = ScopeState.Exited;
                     if (_rare is { CallbackErrors: { } errors } rare)
                     {

@@ -91,9 +91,8 @@ public sealed partial class CancelScope
         AssertInvariants(locked: false);
         Lifecycle.Observer.ScopeCancelled(this, reason.Kind);
 
-        // The timer has nothing left to do for a cancelled scope (neither a deadline nor a stop's grace). Remove's fast path is
-        // one read when the scope is not queued.
-        DeadlineQueue.For(_timeProvider).Remove(this);
+        // The timer has nothing left to do for a cancelled scope (neither a deadline nor a stop's grace).
+        Dequeue();
 
         RefreshSubtree();
         return true;
