@@ -180,7 +180,7 @@ public sealed partial class TaskGroup
         }
 
         var awaiter = task.ConfigureAwait(false).GetAwaiter();
-        if (s_sharedChildContinuation && childContext is not null && ReferenceEquals(ExecutionContext.Capture(), childContext))
+        if (childContext is not null && ReferenceEquals(ExecutionContext.Capture(), childContext))
         {
             awaiter.OnCompleted(s_onTrackedChildCompleted);
         }
@@ -189,15 +189,6 @@ public sealed partial class TaskGroup
             awaiter.UnsafeOnCompleted(record.OnTaskCompleted);
         }
     }
-
-    /// <summary>
-    /// Whether a tracked child's end is observed by <see cref="s_onTrackedChildCompleted"/> (true, the default) or by its bound
-    /// <see cref="TaskRecord.OnTaskCompleted"/> delegate. Both call <see cref="FinishChild"/> with the same arguments; only the
-    /// Coyote suite turns the shared one off: Coyote controls <c>UnsafeOnCompleted</c> continuations, but a context-flowing
-    /// <c>OnCompleted</c> one runs on a thread it does not control, and its first rewritten <c>Volatile.Read</c> there crashed
-    /// the test host (CoreBugTests, 2026-12-07).
-    /// </summary>
-    internal static bool s_sharedChildContinuation = true;
 
     /// <summary>The continuation of every tracked child: runs in the child's context, whose ambient value is its record.</summary>
     private static readonly Action s_onTrackedChildCompleted = static () =>
