@@ -49,10 +49,13 @@ public sealed class StopRequest
     internal long CancelAtTicks { get; }
 
     /// <summary>Returns the reason and the grace, prefixed with the name of the scope when it has one.</summary>
-    /// <returns>A one-line description such as <c>scope 'worker': stop requested (the host is stopping), grace 5 s</c>.</returns>
+    /// <returns>A one-line description such as <c>scope 'worker': stop requested (the host is stopping), grace 5 s</c>, or
+    /// <c>stop requested, grace 5 s</c> for a request made without a reason.</returns>
     public override string ToString()
     {
-        var text = string.Create(CultureInfo.InvariantCulture, $"stop requested ({Reason}), grace {FormatGrace(GracePeriod)}");
+        var text = Reason == DefaultReason
+            ? string.Create(CultureInfo.InvariantCulture, $"stop requested, grace {FormatGrace(GracePeriod)}")
+            : string.Create(CultureInfo.InvariantCulture, $"stop requested ({Reason}), grace {FormatGrace(GracePeriod)}");
         return Scope.Name is { } name ? $"scope '{name}': {text}" : text;
     }
 
