@@ -127,6 +127,38 @@ public sealed class CancelScopeStopTests
     }
 
     [Fact]
+    public async Task StopRequest_ToString_NamesTheScopeTheReasonAndTheGrace()
+    {
+        var time = new FakeTimeProvider();
+        await CancelScope.RunAsync(
+            async worker =>
+            {
+                worker.RequestStop(TimeSpan.FromMilliseconds(2500), "the host is stopping");
+                Assert.Equal("scope 'worker': stop requested (the host is stopping), grace 2.5 s", worker.StopRequest!.ToString());
+                await CancelScope.RunAsync(
+                    async unnamed =>
+                    {
+                        Assert.Same(worker.StopRequest, unnamed.StopRequest); // the ancestor's request, named by it
+                        unnamed.RequestStop(Timeout.InfiniteTimeSpan);
+                        Assert.Equal("stop requested, grace infinite", unnamed.StopRequest!.ToString()); // no reason given
+                        unnamed.RequestStop(TimeSpan.FromMilliseconds(250));
+                        Assert.Equal("stop requested, grace 250 ms", unnamed.StopRequest!.ToString());
+                        await Task.CompletedTask;
+                    },
+                    On(time));
+            },
+            On(time, "worker"));
+    }
+
+    [Fact]
+    public void CurrentStopRequested_OutsideAnyScope_FalseAndTheStoppingTokenIsNone()
+    {
+        Assert.Null(CancelScope.Current);
+        Assert.False(CancelScope.CurrentStopRequested);
+        Assert.Equal(CancellationToken.None, CancelScope.CurrentStoppingToken);
+    }
+
+    [Fact]
     public async Task Cancel_DuringGrace_WinsAtOnceWithItsOwnReason()
     {
         var time = new FakeTimeProvider();
