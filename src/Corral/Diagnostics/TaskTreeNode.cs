@@ -97,5 +97,5 @@ public sealed class TaskTreeNode
     public TaskTreeStackTrace? Stack { get; }
 
     /// <inheritdoc/>
-    public override string ToString() => TaskTreeSnapshot.DescribeNode(this);
+    public override string ToString() => TaskTreeText.DescribeNode(this);
 }
