@@ -140,14 +140,7 @@ internal static class TaskTreeJson
         writer.WriteBoolean("shield", node.Shield);
         writer.WriteBoolean("cancelCalled", node.CancelCalled);
         writer.WriteString("cancelReason", node.CancelReason);
-        if (node.CancelledFor is { } since)
-        {
-            writer.WriteNumber("cancelledForMs", Math.Round(since.TotalMilliseconds, 3));
-        }
-        else
-        {
-            writer.WriteNull("cancelledForMs");
-        }
+        WriteMillisecondsOrNull(writer, "cancelledForMs", node.CancelledFor);
 
         if (node.Stack is { } stack)
         {
@@ -201,23 +194,8 @@ internal static class TaskTreeJson
             writer.WriteStartObject("awaiting");
             writer.WriteString("kind", AwaitKindName(awaiting.Kind));
             writer.WriteString("description", awaiting.Description);
-            if (awaiting.TimeLeft is { } left)
-            {
-                writer.WriteNumber("timeLeftMs", Math.Round(left.TotalMilliseconds, 3));
-            }
-            else
-            {
-                writer.WriteNull("timeLeftMs");
-            }
-
-            if (awaiting.TargetId is { } target)
-            {
-                writer.WriteNumber("targetId", target);
-            }
-            else
-            {
-                writer.WriteNull("targetId");
-            }
+            WriteMillisecondsOrNull(writer, "timeLeftMs", awaiting.TimeLeft);
+            WriteNumberOrNull(writer, "targetId", awaiting.TargetId);
 
             writer.WriteString("call", awaiting.Call);
             writer.WriteEndObject();
@@ -251,11 +229,24 @@ internal static class TaskTreeJson
         _ => "other",
     };
 
-    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, int? value)
+    private static void WriteNumberOrNull(Utf8JsonWriter writer, string name, long? value)
     {
         if (value is { } v)
         {
             writer.WriteNumber(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
+    /// <summary>A duration as milliseconds rounded to the microsecond, or null.</summary>
+    private static void WriteMillisecondsOrNull(Utf8JsonWriter writer, string name, TimeSpan? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumber(name, Math.Round(v.TotalMilliseconds, 3));
         }
         else
         {
@@ -283,8 +274,8 @@ internal static class TaskTreeJson
                 },
                 f.GetProperty("type").GetString(),
                 f.GetProperty("file").GetString(),
-                f.GetProperty("line").ValueKind == JsonValueKind.Null ? null : f.GetProperty("line").GetInt32(),
-                f.GetProperty("column").ValueKind == JsonValueKind.Null ? null : f.GetProperty("column").GetInt32()));
+                ValueOrNull(f, "line")?.GetInt32(),
+                ValueOrNull(f, "column")?.GetInt32()));
         }
 
         TaskTreeAwait? awaiting = null;
@@ -304,8 +295,8 @@ internal static class TaskTreeJson
             awaiting = new TaskTreeAwait(
                 kind,
                 a.GetProperty("description").GetString() ?? string.Empty,
-                a.GetProperty("timeLeftMs").ValueKind == JsonValueKind.Null ? null : TimeSpan.FromMilliseconds(a.GetProperty("timeLeftMs").GetDouble()),
-                a.GetProperty("targetId").ValueKind == JsonValueKind.Null ? null : a.GetProperty("targetId").GetInt64(),
+                MillisecondsOrNull(a, "timeLeftMs"),
+                ValueOrNull(a, "targetId")?.GetInt64(),
                 a.GetProperty("call").GetString());
         }
 
@@ -350,12 +341,21 @@ internal static class TaskTreeJson
                 var other => throw new FormatException($"Unknown node state '{other}'."),
             },
             TimeSpan.FromMilliseconds(e.GetProperty("ageMs").GetDouble()),
-            e.GetProperty("deadline").ValueKind == JsonValueKind.Null ? null : e.GetProperty("deadline").GetDateTimeOffset(),
+            ValueOrNull(e, "deadline")?.GetDateTimeOffset(),
             e.GetProperty("shield").GetBoolean(),
             e.GetProperty("cancelCalled").GetBoolean(),
             e.GetProperty("cancelReason").GetString(),
-            e.GetProperty("cancelledForMs").ValueKind == JsonValueKind.Null ? null : TimeSpan.FromMilliseconds(e.GetProperty("cancelledForMs").GetDouble()),
+            MillisecondsOrNull(e, "cancelledForMs"),
             children,
             ReadStack(e));
     }
+
+    /// <summary>A property that must be present: null when its value is JSON null.</summary>
+    /// <exception cref="KeyNotFoundException">The property is missing.</exception>
+    private static JsonElement? ValueOrNull(JsonElement obj, string name) =>
+        obj.GetProperty(name) is { ValueKind: not JsonValueKind.Null } value ? value : null;
+
+    /// <summary>A duration written in milliseconds, or null.</summary>
+    private static TimeSpan? MillisecondsOrNull(JsonElement obj, string name) =>
+        ValueOrNull(obj, name) is { } value ? TimeSpan.FromMilliseconds(value.GetDouble()) : null;
 }
