@@ -18,8 +18,8 @@
 //                "timeLeftMs": number|null, "targetId": int|null, "call": string|null }
 // docs/concepts/introspection.md documents the same schema for users.
 using System;
+using System.Buffers;
 using System.Collections.Generic;
-using System.IO;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -46,15 +46,16 @@ internal static class TaskTreeJson
     ];
 
     /// <summary>The snapshot as JSON text (<see cref="TaskTreeSnapshot.ToJson"/>).</summary>
+    /// <remarks>Written to a growing byte buffer and decoded from it: no stream, and no copy of the bytes in between.</remarks>
     public static string ToJsonString(TaskTreeSnapshot snapshot, bool indented)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, MaxDepth = MaxDepth, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, MaxDepth = MaxDepth, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             Write(writer, snapshot);
         }
 
-        return Encoding.UTF8.GetString(stream.ToArray());
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Writes the snapshot as one JSON value (an object) at the writer's position.</summary>
