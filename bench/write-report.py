@@ -219,7 +219,10 @@ def git_commit():
 DASHBOARD_HEADING = "## The dashboard's cost per update (issue 17)"
 DASHBOARD_ROWS = [
     ("Capture", "`TaskTree.Capture()`: walk the live tree into a snapshot"),
-    ("CaptureAndJson", "`TaskTree.Capture().ToJson()`: the snapshot as the documented JSON"),
+    ("CaptureAndJson", "`TaskTree.Capture().ToJson()`: the snapshot as the documented JSON string (public API; the "
+                       "dashboard no longer goes through it)"),
+    ("Frame", "one frame alone: a snapshot (taken once) written straight into the server-sent event's bytes, the same "
+              "work as raw"),
     ("Update", "**one dashboard update**: capture, count the tasks, JSON, the server-sent event's bytes (done once per "
                "interval while any page is open, whatever their number; never while none is)"),
 ]

@@ -7,9 +7,11 @@
 //          "chart":{"label":…,"points":[[unixMs,value]…]},
 //          "error":null|string}
 //
-// The snapshot's JSON is written into the frame as it is (WriteRawValue): its schema is documented in
-// docs/concepts/introspection.md, and fields added to it later reach the page without a change here. Every string is
-// escaped by Utf8JsonWriter; the page renders every name and reason as text (textContent), never as HTML.
+// This process's snapshot is written straight into the frame by the writer of its documented schema (TaskTreeJson.Write,
+// the same code as TaskTreeSnapshot.ToJson): no JSON string in between, which cost a 10k-node update 16.5 MB
+// (docs/benchmarks.md). Another process's snapshot is passed on as it came (parsed, written compact), so fields added to
+// the schema later reach the page without a change here. Every string is escaped by Utf8JsonWriter; the page renders
+// every name and reason as text (textContent), never as HTML.
 // A frame is one line (compact JSON escapes newlines inside strings), as an SSE `data:` field must be.
 using System;
 using System.Buffers;
@@ -17,6 +19,7 @@ using System.Collections.Generic;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Corral.Diagnostics;
 
 namespace Corral.Dashboard;
 
@@ -25,6 +28,10 @@ internal static class DashboardFrame
 {
     /// <summary>The event's name.</summary>
     internal const string EventName = "frame";
+
+    /// <summary>The JSON nesting a frame allows: well over a snapshot's deepest (<see cref="TaskTreeJson.MaxDepth"/>) below
+    /// the frame's object, so that another process's snapshot with a few more levels still passes.</summary>
+    private const int MaxDepth = 2048;
 
     /// <summary>The bytes before the JSON.</summary>
     private static readonly byte[] s_prefix = Encoding.UTF8.GetBytes("event: " + EventName + "\ndata: ");
@@ -41,6 +48,8 @@ internal static class DashboardFrame
     /// <param name="error">Why the capture failed, or null.</param>
     /// <param name="chartLabel">The chart's label.</param>
     /// <param name="chart">The chart's points: (Unix milliseconds, value), oldest first.</param>
+    /// <param name="sizeHint">The bytes the frame is expected to take (the previous frame's length), so that its buffer is
+    /// allocated once at the right size instead of doubling as the tree is written; 0 when unknown.</param>
     /// <returns>The whole event, ready to write to each open page (never modified afterwards).</returns>
     public static ReadOnlyMemory<byte> Build(
         long seq,
@@ -50,13 +59,15 @@ internal static class DashboardFrame
         DashboardCapture? capture,
         string? error,
         string chartLabel,
-        IReadOnlyList<(long UnixMs, long Value)> chart)
+        IReadOnlyList<(long UnixMs, long Value)> chart,
+        int sizeHint = 0)
     {
-        // Sized so that an ASCII tree never makes the buffer grow (each growth copies it): the JSON, the reports, the chart.
-        var buffer = new ArrayBufferWriter<byte>(
-            (capture is null ? 0 : (capture.SnapshotJson.Length * 11 / 10) + (capture.Reports.Count * 512)) + (chart.Count * 32) + 4096);
+        // Sized so that the buffer rarely grows (each growth copies it): the previous frame plus a tenth, or, for another
+        // process's snapshot, its JSON (an ASCII tree), plus the reports and the chart.
+        var estimate = (capture is null ? 0 : ((capture.SnapshotJson?.Length ?? 0) * 11 / 10) + (capture.Reports.Count * 512)) + (chart.Count * 32) + 4096;
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(estimate, sizeHint + (sizeHint / 10)));
         buffer.Write(s_prefix);
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true, MaxDepth = 2048 }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true, MaxDepth = MaxDepth }))
         {
             w.WriteStartObject();
             w.WriteNumber("seq", seq);
@@ -67,17 +78,18 @@ internal static class DashboardFrame
             {
                 w.WriteNumber("takenAtMs", capture.Snapshot.TakenAt.ToUnixTimeMilliseconds());
                 w.WritePropertyName("snapshot");
-                if (capture.JsonIsOwn)
+                if (capture.SnapshotJson is null)
                 {
-                    w.WriteRawValue(capture.SnapshotJson, skipInputValidation: true);
+                    TaskTreeJson.Write(w, capture.Snapshot); // compact: this writer does not indent
                 }
                 else
                 {
                     // From another process: parse it (a malformed answer throws here, not in the page) and write it
                     // compact, so no line break can end the SSE data field early.
-                    using var doc = JsonDocument.Parse(capture.SnapshotJson, new JsonDocumentOptions { MaxDepth = 2048 });
+                    using var doc = JsonDocument.Parse(capture.SnapshotJson, new JsonDocumentOptions { MaxDepth = MaxDepth });
                     doc.RootElement.WriteTo(w);
                 }
+
                 w.WriteStartArray("watchdog");
                 foreach (var r in capture.Reports)
                 {

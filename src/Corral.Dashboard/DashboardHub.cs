@@ -354,8 +354,10 @@ internal sealed class DashboardHub
         }
 
         (long, long)[] chart;
+        int sizeHint;
         lock (_gate)
         {
+            sizeHint = _latest?.Length ?? 0; // the tree changes little between two updates: neither does its frame
             if (capture is not null)
             {
                 _lastCapture = capture;
@@ -374,7 +376,7 @@ internal sealed class DashboardHub
         var seq = Interlocked.Increment(ref _seq);
         try
         {
-            return DashboardFrame.Build(seq, _source.Title, _source.CanCancel && _options.EnableCancel, _options.UpdateInterval, capture, error, _source.ChartLabel, chart);
+            return DashboardFrame.Build(seq, _source.Title, _source.CanCancel && _options.EnableCancel, _options.UpdateInterval, capture, error, _source.ChartLabel, chart, sizeHint);
         }
         catch (Exception e) when (capture is not null && e is System.Text.Json.JsonException)
         {

@@ -92,7 +92,7 @@ internal sealed class InProcessSource : DashboardSource, IDisposable
 
         var reports = _reports.Values.OrderBy(r => r.ReportedAt).ToArray();
         var value = Math.Max(0, _anchor.Value + _meter.RunningDelta);
-        return Task.FromResult(new DashboardCapture(snapshot, snapshot.ToJson(), reports, value, JsonIsOwn: true));
+        return Task.FromResult(new DashboardCapture(snapshot, SnapshotJson: null, reports, value));
     }
 
     /// <inheritdoc/>

@@ -13,5 +13,5 @@ internal sealed class FixedSource(string json) : DashboardSource
     public override string ChartLabel => "running";
 
     public override Task<DashboardCapture> CaptureAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new DashboardCapture(new TaskTreeSnapshot(TimeProvider.System.GetUtcNow(), 1, []), json, [], 1, JsonIsOwn: false));
+        Task.FromResult(new DashboardCapture(new TaskTreeSnapshot(TimeProvider.System.GetUtcNow(), 1, []), json, [], 1));
 }

@@ -264,7 +264,7 @@ public sealed class HubTests
     {
         var name = "<img src=x onerror=alert(1)>\nline two\r\n\"quoted\" </script>";
         var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 7, [Node(5, name, [])]);
-        var capture = new DashboardCapture(snapshot, snapshot.ToJson(), [Report(5, name)], 3, JsonIsOwn: true);
+        var capture = new DashboardCapture(snapshot, SnapshotJson: null, [Report(5, name)], 3);
 
         var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", [(1, 3)]).Span);
 
@@ -278,10 +278,31 @@ public sealed class HubTests
     }
 
     [Fact]
+    public void Build_OwnSnapshot_TheSameJsonAsToJson()
+    {
+        var stack = new TaskTreeStackTrace(
+            TaskTreeStackStatus.Suspended,
+            [new TaskTreeFrame("Exporter.FlushAsync", TaskTreeFrameKind.Method, "Shop.Exporter", "/_/Exporter.cs", 57, 9), new TaskTreeFrame("Program.Main", TaskTreeFrameKind.Lambda, null, null, null, null)],
+            new TaskTreeAwait(TaskTreeAwaitKind.Delay, "Task.Delay (1.2s left, without a token)", TimeSpan.FromSeconds(1.2), null, "Task.Delay"),
+            null);
+        var snapshot = new TaskTreeSnapshot(
+            DateTimeOffset.UnixEpoch,
+            7,
+            [new TaskTreeNode(5, TaskTreeNodeKind.TaskGroup, "g \"é\"", null, TaskTreeNodeState.Running, TimeSpan.FromSeconds(2), DateTimeOffset.UnixEpoch.AddHours(1), false, false, null, null, [Node(6, "b", [])]),
+             new TaskTreeNode(7, TaskTreeNodeKind.Task, "t", "X.cs:3", TaskTreeNodeState.Running, TimeSpan.FromMilliseconds(1.2345), null, false, false, null, null, [], stack)]);
+        var capture = new DashboardCapture(snapshot, SnapshotJson: null, [], 0);
+
+        var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", [], sizeHint: 10).Span);
+
+        using var doc = JsonDocument.Parse(DataOf(text));
+        Assert.Equal(snapshot.ToJson(), doc.RootElement.GetProperty("snapshot").GetRawText()); // written in place, byte for byte what ToJson writes
+    }
+
+    [Fact]
     public void Build_IndentedJsonFromAnotherProcess_WrittenCompact()
     {
         var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 7, [Node(5, "a", [Node(6, "b", [])])]);
-        var capture = new DashboardCapture(snapshot, snapshot.ToJson(indented: true), [], 0, JsonIsOwn: false);
+        var capture = new DashboardCapture(snapshot, snapshot.ToJson(indented: true), [], 0);
 
         var text = Encoding.UTF8.GetString(DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", []).Span);
 
@@ -294,7 +315,7 @@ public sealed class HubTests
     public void Build_MalformedJsonFromAnotherProcess_Throws()
     {
         var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 7, []);
-        var capture = new DashboardCapture(snapshot, "{\"roots\": [", [], 0, JsonIsOwn: false);
+        var capture = new DashboardCapture(snapshot, "{\"roots\": [", [], 0);
 
         Assert.ThrowsAny<JsonException>(() => DashboardFrame.Build(1, "t", false, TimeSpan.FromSeconds(1), capture, null, "running", []));
     }
@@ -440,7 +461,7 @@ public sealed class HubTests
             Interlocked.Increment(ref _captures);
             _calls.Enqueue("capture");
             var snapshot = new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 1, []);
-            return Task.FromResult(new DashboardCapture(snapshot, snapshot.ToJson(), [], 0, JsonIsOwn: true));
+            return Task.FromResult(new DashboardCapture(snapshot, SnapshotJson: null, [], 0));
         }
     }
 }

@@ -92,6 +92,6 @@ internal sealed class RemoteDashboardSource : DashboardSource
         }
 
         reports.Sort((a, b) => b.SinceCancelled.CompareTo(a.SinceCancelled));
-        return new DashboardCapture(snapshot, json, reports, tasks, JsonIsOwn: false);
+        return new DashboardCapture(snapshot, json, reports, tasks);
     }
 }

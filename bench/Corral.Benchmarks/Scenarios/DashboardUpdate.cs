@@ -19,7 +19,10 @@ namespace Corral.Benchmarks;
 /// capture the tree, count its tasks, write its JSON, build the server-sent event.</item>
 /// <item>The raw baseline is System.Text.Json serializing the same nodes (the same fields and values, taken from a
 /// snapshot into plain records) to UTF-8: the floor for sending that much data, with no tree to walk.</item>
-/// <item><c>Capture</c> and <c>CaptureAndJson</c> split the update into its parts.</item>
+/// <item><c>Capture</c> and <c>CaptureAndJson</c> split the update into its parts (<c>ToJson</c> is the public string form;
+/// the update writes the snapshot straight into its frame instead).</item>
+/// <item><c>Frame</c> is the update's writing alone: one snapshot, taken in the setup, written into a frame as the hub does
+/// (the previous frame's length as the size hint): the same work as the raw baseline, from Corral's snapshot.</item>
 /// </list>
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "GlobalCleanup disposes the source; BenchmarkDotNet needs an unsealed class.")]
@@ -35,6 +38,8 @@ public class DashboardUpdate
     private Task? _tree;
     private InProcessSource? _source;
     private PlainNode[] _plain = [];
+    private DashboardCapture? _capture;
+    private int _frameLength;
 
     /// <summary>Gets the number of nodes in the tree (printed by the setup, quoted in the report).</summary>
     public int Nodes { get; private set; }
@@ -75,6 +80,8 @@ public class DashboardUpdate
         _plain = [.. ToPlain(snapshot.Roots)];
         _source = new InProcessSource();
         _source.StartWatching();
+        _capture = _source.CaptureAsync(CancellationToken.None).GetAwaiter().GetResult();
+        _frameLength = Frame().Length;
     }
 
     [GlobalCleanup]
@@ -96,11 +103,15 @@ public class DashboardUpdate
     [Benchmark(Description = "TaskTree.Capture().ToJson()")]
     public string CaptureAndJson() => TaskTree.Capture().ToJson();
 
+    [Benchmark(Description = "one frame: a snapshot's JSON written into a server-sent event")]
+    public ReadOnlyMemory<byte> Frame() =>
+        DashboardFrame.Build(1, "bench", false, TimeSpan.FromSeconds(1), _capture, null, "running", [(0, _capture!.ChartValue)], _frameLength);
+
     [Benchmark(Description = "one dashboard update: capture, count, JSON, server-sent event")]
     public ReadOnlyMemory<byte> Update()
     {
         var capture = _source!.CaptureAsync(CancellationToken.None).GetAwaiter().GetResult();
-        return DashboardFrame.Build(1, "bench", false, TimeSpan.FromSeconds(1), capture, null, "running", [(0, capture.ChartValue)]);
+        return DashboardFrame.Build(1, "bench", false, TimeSpan.FromSeconds(1), capture, null, "running", [(0, capture.ChartValue)], _frameLength);
     }
 
     private static IEnumerable<PlainNode> ToPlain(IReadOnlyList<TaskTreeNode> nodes)
