@@ -38,7 +38,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public static string ScreenshotDirectory =>
         Environment.GetEnvironmentVariable("CORRAL_SCREENSHOTS") is { Length: > 0 } dir
             ? dir
-            : Path.Combine(RepositoryRoot(), "artifacts", "screenshots");
+            : Path.Combine(Repository.Root ?? Path.GetTempPath(), "artifacts", "screenshots");
 
     public async Task InitializeAsync()
     {
@@ -103,19 +103,6 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
 
         return null;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Corral.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Path.GetTempPath();
     }
 }
 

@@ -121,5 +121,5 @@ internal sealed class KnownTree : IAsyncDisposable
     }
 
     private static int MarkLine(string mark, [CallerFilePath] string path = "") =>
-        Array.FindIndex(File.ReadAllLines(SourceFile.Resolve(path)), l => l.Contains("// " + mark, StringComparison.Ordinal)) + 1;
+        Array.FindIndex(File.ReadAllLines(Repository.SourceFile(path)), l => l.Contains("// " + mark, StringComparison.Ordinal)) + 1;
 }

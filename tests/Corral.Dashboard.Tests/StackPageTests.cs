@@ -160,7 +160,7 @@ public sealed class StackPageTests
 
     /// <summary>The lines of this file's await marks (a comment <c>@await:name</c> after an await), by name: the lines a frame must show.</summary>
     private static System.Collections.Generic.Dictionary<string, int> Marks([CallerFilePath] string path = "") =>
-        File.ReadAllLines(SourceFile.Resolve(path))
+        File.ReadAllLines(Repository.SourceFile(path))
             .Select((text, i) => (text, line: i + 1))
             .Where(l => l.text.Contains("// @await:", StringComparison.Ordinal) && !l.text.Contains("\"// @await:", StringComparison.Ordinal))
             .ToDictionary(l => l.text[(l.text.IndexOf("// @await:", StringComparison.Ordinal) + 10)..].Split(' ')[0], l => l.line);
