@@ -49,6 +49,9 @@ internal static class WhereIsItStuck
         var stack = stuck?.Stack;
         var where = stack?.InnermostKnownFrame;
         var line = $"'warehouse-b' is suspended at {where?.Location ?? "?"} in {where?.Method ?? "?"}, {stack?.Awaiting?.ToString() ?? "awaiting ?"} - stack below";
+
+        // The stuck task's own part of the tree, without the snapshot's first line (process and time).
+        var lines = stuck is null ? [] : new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [stuck]).ToText().Split('\n').Skip(1).ToArray();
         string? problem = null;
         if (stuck is null || stack is null)
         {
@@ -57,14 +60,11 @@ internal static class WhereIsItStuck
         else if (stack.Status != TaskTreeStackStatus.Suspended || stack.Awaiting?.Kind != TaskTreeAwaitKind.Delay ||
             stack.Frames.Select(f => f.Method).FirstOrDefault() != "WhereIsItStuck.Warehouse.QueryStockAsync" || where?.Line is null)
         {
-            problem = $"the stack does not show the await in WhereIsItStuck.Warehouse.QueryStockAsync with its line: {string.Join(" | ", TaskTreeSnapshotLines(stuck))}";
+            problem = $"the stack does not show the await in WhereIsItStuck.Warehouse.QueryStockAsync with its line: {string.Join(" | ", lines)}";
         }
 
-        var details = stuck is null ? null : new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [stuck]).ToText();
-        return (line, problem, details is null ? null : string.Join('\n', details.Split('\n').Skip(1)));
+        return (line, problem, stuck is null ? null : string.Join('\n', lines));
     }
-
-    private static string[] TaskTreeSnapshotLines(TaskTreeNode node) => new TaskTreeSnapshot(DateTimeOffset.UnixEpoch, 0, [node]).ToText().Split('\n');
 
     /// <summary>A client of two warehouses; warehouse b never answers (until the tour stops it).</summary>
     private static class Warehouse
