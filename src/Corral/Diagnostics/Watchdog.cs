@@ -38,14 +38,8 @@ namespace Corral.Diagnostics;
 /// <item>Costs nothing until a group is cancelled.</item>
 /// </list>
 /// </remarks>
-public static class Watchdog
+public static partial class Watchdog
 {
-    private static readonly Action<ILogger, string, Exception?> s_logStillRunning = LoggerMessage.Define<string>(
-        LogLevel.Warning, new EventId(1, "TaskIgnoringCancellation"), "Corral watchdog: {Report}");
-
-    private static readonly Action<ILogger, string, Exception?> s_logFinishedLate = LoggerMessage.Define<string>(
-        LogLevel.Information, new EventId(2, "TaskFinishedLate"), "Corral watchdog: {Report}");
-
     /// <summary>Guards every field below and the watchdog's slot of task records (<see cref="TaskRecord.Reported"/>).</summary>
     private static readonly object s_gate = new();
 
@@ -304,17 +298,6 @@ public static class Watchdog
         }
     }
 
-    /// <summary>Drops the timer when no group is watched: the watchdog then costs nothing again.</summary>
-    private static void DisarmIfIdleLocked()
-    {
-        if (s_watched.Count == 0 && s_timer is not null)
-        {
-            s_timer.Dispose();
-            s_timer = null;
-            s_nextCheck = long.MaxValue;
-        }
-    }
-
     /// <summary>The names of the tasks the watchdog keeps per-task state for now: reported and not finished (tests).</summary>
     internal static List<string> ReportedTaskNames()
     {
@@ -360,53 +343,6 @@ public static class Watchdog
             options);
     }
 
-    /// <summary>
-    /// Makes sure a check runs within <paramref name="dueIn"/>: arms the timer for then, unless it is armed for earlier already.
-    /// </summary>
-    private static void ArmLocked(TimeSpan dueIn)
-    {
-        Debug.Assert(Monitor.IsEntered(s_gate), "under the watchdog's lock");
-        if (dueIn < TimeSpan.FromMilliseconds(1))
-        {
-            dueIn = TimeSpan.FromMilliseconds(1); // never zero: a fake clock would fire it synchronously, under our lock
-        }
-
-        var clock = s_options.TimeProvider;
-        var at = clock.GetTimestamp() + (long)(dueIn.Ticks * (double)clock.TimestampFrequency / TimeSpan.TicksPerSecond);
-        if (s_timer is not null && s_nextCheck <= at)
-        {
-            return; // an earlier check is coming; it arms the timer for whatever is due after it
-        }
-
-        if (s_timer is not null)
-        {
-            s_timer.Change(dueIn, Timeout.InfiniteTimeSpan);
-        }
-        else
-        {
-            // The timer must not capture (and keep alive) the ExecutionContext of whoever cancelled first.
-            var restore = !ExecutionContext.IsFlowSuppressed();
-            if (restore)
-            {
-                ExecutionContext.SuppressFlow();
-            }
-
-            try
-            {
-                s_timer = clock.CreateTimer(static _ => Check(timerFired: true), null, dueIn, Timeout.InfiniteTimeSpan);
-            }
-            finally
-            {
-                if (restore)
-                {
-                    ExecutionContext.RestoreFlow();
-                }
-            }
-        }
-
-        s_nextCheck = at;
-    }
-
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     /// <summary>The invariants that hold at the start and end of every region under the watchdog's lock.</summary>
@@ -435,47 +371,6 @@ public static class Watchdog
             if (++checkedTasks == 64)
             {
                 break;
-            }
-        }
-    }
-
-    private static void Deliver(WatchdogReport report, WatchdogOptions options)
-    {
-        var text = report.ToString();
-        if (report.Kind == WatchdogReportKind.StillRunning)
-        {
-            CorralMetrics.WatchdogReported();
-            CorralEventSource.Log.TaskIgnoringCancellation(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.Reason?.ToString() ?? string.Empty, report.SinceCancelled.TotalSeconds, report.ReportNumber, report.Where ?? "unknown");
-            if (options.Logger is { } logger)
-            {
-                s_logStillRunning(logger, text, null);
-            }
-        }
-        else
-        {
-            CorralEventSource.Log.TaskFinishedLate(report.TaskId, report.TaskName, report.SpawnSite ?? string.Empty, report.SinceCancelled.TotalSeconds);
-            if (options.Logger is { } logger)
-            {
-                s_logFinishedLate(logger, text, null);
-            }
-        }
-
-        var handlers = TaskReported;
-        if (handlers is null)
-        {
-            return;
-        }
-
-        foreach (EventHandler<WatchdogReport> handler in handlers.GetInvocationList())
-        {
-            try
-            {
-                handler(null, report);
-            }
-            catch (Exception e)
-            {
-                // A diagnostics handler must not take the watchdog (or the cancelling thread) down; say so where people look.
-                CorralEventSource.Log.HandlerFailed(e.ToString());
             }
         }
     }
