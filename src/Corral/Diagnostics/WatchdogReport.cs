@@ -69,7 +69,7 @@ public sealed class WatchdogReport
         var group = GroupName is null ? string.Empty : $" in group '{GroupName}'";
         return Kind == WatchdogReportKind.FinishedLate
             ? string.Create(CultureInfo.InvariantCulture, $"task '{TaskName}'{group}{where} finished {SinceCancelled.TotalSeconds:0.0}s after it was cancelled ({Reason})")
-            : string.Create(CultureInfo.InvariantCulture, $"task '{TaskName}'{group}{where} still running {SinceCancelled.TotalSeconds:0.0}s after it was cancelled ({Reason}){Now(this)}; report #{ReportNumber}");
+            : string.Create(CultureInfo.InvariantCulture, $"task '{TaskName}'{group}{where} still running {SinceCancelled.TotalSeconds:0.0}s after it was cancelled ({Reason}){Now}; report #{ReportNumber}");
     }
 
     /// <summary>Gets where the task is, from <see cref="Stack"/>: <c>Exporter.cs:57 in Exporter.FlushAsync, awaiting …</c>; null when not known.</summary>
@@ -89,14 +89,8 @@ public sealed class WatchdogReport
         }
     }
 
-    /// <summary><c>, at File.cs:57 in Type.Method, awaiting …</c> for <see cref="ToString"/>, or nothing.</summary>
-    private static string Now(WatchdogReport report)
-    {
-        if (report.Where is not { } where)
-        {
-            return string.Empty;
-        }
-
-        return report.Stack?.InnermostKnownFrame is null ? ", " + where : ", at " + where;
-    }
+    /// <summary>Gets <c>, at File.cs:57 in Type.Method, awaiting …</c> for <see cref="ToString"/>, or nothing.</summary>
+    private string Now => Where is not { } where ? string.Empty
+        : Stack?.InnermostKnownFrame is null ? ", " + where
+        : ", at " + where;
 }
