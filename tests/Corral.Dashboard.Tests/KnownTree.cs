@@ -1,6 +1,4 @@
 using System;
-using System.IO;
-using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -70,7 +68,7 @@ internal sealed class KnownTree : IAsyncDisposable
     }
 
     /// <summary>Gets the line of the stubborn task's await in this file (its <c>@await:stubborn</c> mark): where the watchdog finds it.</summary>
-    public static int StubbornAwaitLine { get; } = MarkLine("@await:stubborn");
+    public static int StubbornAwaitLine { get; } = Repository.AwaitMarks()["stubborn"];
 
     public string Id { get; }
 
@@ -119,7 +117,4 @@ internal sealed class KnownTree : IAsyncDisposable
 
         await stop; // @await:stubborn
     }
-
-    private static int MarkLine(string mark, [CallerFilePath] string path = "") =>
-        Array.FindIndex(File.ReadAllLines(Repository.SourceFile(path)), l => l.Contains("// " + mark, StringComparison.Ordinal)) + 1;
 }

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
+using System.Runtime.CompilerServices;
 
 namespace Corral.Dashboard.Tests;
 
@@ -38,6 +41,19 @@ internal static class Repository
 
         throw new FileNotFoundException($"The test's source file {callerFilePath} is not on this machine (the marks it reads are in it).", callerFilePath);
     }
+
+    /// <summary>
+    /// The await marks of the calling test's source file (a comment <c>// @await:name</c> after an await), by name: the
+    /// lines a frame of that await must show.
+    /// </summary>
+    /// <param name="callerFilePath">Left to the compiler: the calling file.</param>
+    /// <returns>Each mark's 1-based line, by name.</returns>
+    /// <exception cref="ArgumentException">A name is marked twice.</exception>
+    public static Dictionary<string, int> AwaitMarks([CallerFilePath] string callerFilePath = "") =>
+        File.ReadAllLines(SourceFile(callerFilePath))
+            .Select((text, i) => (text, line: i + 1))
+            .Where(l => l.text.Contains("// @await:", StringComparison.Ordinal) && !l.text.Contains("\"// @await:", StringComparison.Ordinal))
+            .ToDictionary(l => l.text[(l.text.IndexOf("// @await:", StringComparison.Ordinal) + 10)..].Split(' ')[0], l => l.line);
 
     private static string? FindRoot()
     {

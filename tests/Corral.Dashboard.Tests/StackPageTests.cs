@@ -1,7 +1,5 @@
 using System;
-using System.IO;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
@@ -79,7 +77,7 @@ public sealed class StackPageTests
         {
             // What the library captured, as the page gets it: the frames the page must show, in this build (Debug or Release).
             var live = CaptureSuspended(id);
-            var marks = Marks();
+            var marks = Repository.AwaitMarks(); // this file's: the lines its frames must show
             await using var app = await DashboardApp.StartAsync(); // the real in-process source: TaskTree.Capture
             var page = await _browser.Context.NewPageAsync();
             await page.GotoAsync(app.DashboardAddress.ToString());
@@ -157,13 +155,6 @@ public sealed class StackPageTests
     {
         await Task.Delay(TimeSpan.FromMinutes(10), cancellationToken); // @await:poll-once
     }
-
-    /// <summary>The lines of this file's await marks (a comment <c>@await:name</c> after an await), by name: the lines a frame must show.</summary>
-    private static System.Collections.Generic.Dictionary<string, int> Marks([CallerFilePath] string path = "") =>
-        File.ReadAllLines(Repository.SourceFile(path))
-            .Select((text, i) => (text, line: i + 1))
-            .Where(l => l.text.Contains("// @await:", StringComparison.Ordinal) && !l.text.Contains("\"// @await:", StringComparison.Ordinal))
-            .ToDictionary(l => l.text[(l.text.IndexOf("// @await:", StringComparison.Ordinal) + 10)..].Split(' ')[0], l => l.line);
 
     private static async Task<int> LoadAsync(Task until)
     {
