@@ -19,7 +19,7 @@ namespace Corral.Analyzers;
 /// says about the exception's type or token or a token source of known origin (<c>when (!timeout.IsCancellationRequested)</c>
 /// on a source the method made and linked to nothing, <c>when (e is TaskCanceledException)</c>). A filter that reads the
 /// caller's own token, or only other conditions, or that the analyzer cannot read, is a deliberate decision;</item>
-/// <item>its block neither throws nor keeps the exception for later (see <see cref="CodeFacts.HandsExceptionOn"/>);</item>
+/// <item>its block neither throws nor keeps the exception for later (see <see cref="CatchFacts.HandsExceptionOn"/>);</item>
 /// <item>the try block uses a caller's token: a <c>CancellationToken</c> parameter, a scope's token, the token of a local
 /// source linked to other tokens, or a Corral checkpoint;</item>
 /// <item>it is not inside a <c>finally</c> block (swallowing there cannot stop an exception already in flight);</item>
@@ -53,14 +53,14 @@ public sealed class CORRAL0001CancellationSwallowedAnalyzer : DiagnosticAnalyzer
     {
         var catchClause = (CatchClauseSyntax)context.Node;
         if (catchClause.Parent is not TryStatementSyntax tryStatement
-            || !types.IsCancellationException(CodeFacts.CaughtType(catchClause, context.SemanticModel, context.CancellationToken))
-            || CodeFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
+            || !types.IsCancellationException(CatchFacts.CaughtType(catchClause, context.SemanticModel, context.CancellationToken))
+            || CatchFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
             || CodeFacts.IsInsideFinally(catchClause, CodeFacts.EnclosingFunction(catchClause)))
         {
             return;
         }
 
-        if (!CodeFacts.UsesCallerToken(tryStatement.Block, context.SemanticModel, types, context.CancellationToken, out var tokenName))
+        if (!TokenFacts.UsesCallerToken(tryStatement.Block, context.SemanticModel, types, context.CancellationToken, out var tokenName))
         {
             return;
         }
@@ -83,7 +83,7 @@ public sealed class CORRAL0001CancellationSwallowedAnalyzer : DiagnosticAnalyzer
             : ImmutableDictionary<string, string?>.Empty.Add(CodeFacts.TokenProperty, tokenName);
         context.ReportDiagnostic(Diagnostic.Create(
             Descriptors.CancellationSwallowed,
-            Location.Create(catchClause.SyntaxTree, CodeFacts.CatchHeaderSpan(catchClause)),
+            Location.Create(catchClause.SyntaxTree, CatchFacts.CatchHeaderSpan(catchClause)),
             properties,
             catchClause.Declaration!.Type.ToString()));
     }

@@ -15,7 +15,7 @@ namespace Corral.Analyzers;
 /// <item>the clause catches <c>Exception</c>, <c>SystemException</c> or everything (any type <c>OperationCanceledException</c> derives from);</item>
 /// <item>the enclosing function is <c>async</c>, the try block awaits, and cancellation can reach it: it passes a
 /// <c>CancellationToken</c> (not <c>None</c>) or calls into Corral;</item>
-/// <item>the block neither throws nor keeps the exception for later (see <see cref="CodeFacts.HandsExceptionOn"/>);</item>
+/// <item>the block neither throws nor keeps the exception for later (see <see cref="CatchFacts.HandsExceptionOn"/>);</item>
 /// <item>no earlier clause of the same try catches <c>OperationCanceledException</c>;</item>
 /// <item>the filter, if any, admits the caller's cancellation: read with the caller's token cancelled and nothing else
 /// (see <see cref="CallerFilterFacts"/>), it is true or may be true (<c>e is not ArgumentException</c>, <c>attempt &lt; 3</c>,
@@ -58,7 +58,7 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
             return;
         }
 
-        var caught = CodeFacts.CaughtType(catchClause, model, cancellationToken);
+        var caught = CatchFacts.CaughtType(catchClause, model, cancellationToken);
         // A catch of OperationCanceledException itself is CORRAL0001's business; here only its base types.
         if (catchClause.Declaration is not null && (!types.CatchesCancellation(caught) || types.IsCancellationException(caught)))
         {
@@ -68,8 +68,8 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
         var function = CodeFacts.EnclosingFunction(catchClause);
         if (!CodeFacts.IsAsync(function)
             || !CodeFacts.ContainsAwait(tryStatement.Block)
-            || !CodeFacts.InvolvesCancellation(tryStatement.Block, model, types, cancellationToken)
-            || CodeFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
+            || !TokenFacts.InvolvesCancellation(tryStatement.Block, model, types, cancellationToken)
+            || CatchFacts.HandsExceptionOn(catchClause, context.SemanticModel, context.CancellationToken)
             || CodeFacts.IsInsideFinally(catchClause, function)
             || FilterFacts.EarlierClauseCatchesCancellation(catchClause, model, types, cancellationToken))
         {
@@ -84,7 +84,7 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationAnalyzer : DiagnosticA
 
         context.ReportDiagnostic(Diagnostic.Create(
             Descriptors.CatchAllSwallowsCancellation,
-            Location.Create(catchClause.SyntaxTree, CodeFacts.CatchHeaderSpan(catchClause)),
-            CodeFacts.CatchHeaderText(catchClause)));
+            Location.Create(catchClause.SyntaxTree, CatchFacts.CatchHeaderSpan(catchClause)),
+            CatchFacts.CatchHeaderText(catchClause)));
     }
 }

@@ -78,13 +78,13 @@ public sealed class CORRAL0004FireAndForgetInScopeAnalyzer : DiagnosticAnalyzer
         }
 
         var function = CodeFacts.EnclosingFunction(statement);
-        if (CodeFacts.CorralMethodReceiving(function, model, types, context.CancellationToken) is null)
+        if (BodyFacts.CorralMethodReceiving(function, model, types, context.CancellationToken) is null)
         {
             return;
         }
 
         var properties = ImmutableDictionary<string, string?>.Empty;
-        var group = CodeFacts.GroupInReach(statement, model, types, context.CancellationToken);
+        var group = BodyFacts.GroupInReach(statement, model, types, context.CancellationToken);
         if (group is not null)
         {
             properties = properties.Add(CodeFacts.GroupProperty, group);

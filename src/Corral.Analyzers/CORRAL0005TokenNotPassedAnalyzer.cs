@@ -66,7 +66,7 @@ public sealed class CORRAL0005TokenNotPassedAnalyzer : DiagnosticAnalyzer
             }
         }
 
-        var token = CodeFacts.ScopeTokenInReach(argument, model, types, context.CancellationToken);
+        var token = BodyFacts.ScopeTokenInReach(argument, model, types, context.CancellationToken);
         if (token is null)
         {
             return;

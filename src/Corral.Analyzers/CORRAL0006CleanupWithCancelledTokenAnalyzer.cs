@@ -52,7 +52,7 @@ public sealed class CORRAL0006CleanupWithCancelledTokenAnalyzer : DiagnosticAnal
     private static void AnalyzeCatch(SyntaxNodeAnalysisContext context, KnownTypes types)
     {
         var catchClause = (CatchClauseSyntax)context.Node;
-        if (!types.IsCancellationException(CodeFacts.CaughtType(catchClause, context.SemanticModel, context.CancellationToken)))
+        if (!types.IsCancellationException(CatchFacts.CaughtType(catchClause, context.SemanticModel, context.CancellationToken)))
         {
             return;
         }
@@ -71,7 +71,7 @@ public sealed class CORRAL0006CleanupWithCancelledTokenAnalyzer : DiagnosticAnal
             }
         }
 
-        AnalyzeBlock(context, types, catchClause.Block, CodeFacts.CatchHeaderText(catchClause));
+        AnalyzeBlock(context, types, catchClause.Block, CatchFacts.CatchHeaderText(catchClause));
     }
 
     private static void AnalyzeBlock(SyntaxNodeAnalysisContext context, KnownTypes types, BlockSyntax block, string where)

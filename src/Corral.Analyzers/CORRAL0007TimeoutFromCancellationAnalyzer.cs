@@ -69,7 +69,7 @@ public sealed class CORRAL0007TimeoutFromCancellationAnalyzer : DiagnosticAnalyz
             : ImmutableDictionary<string, string?>.Empty.Add(CallerTokensProperty, tokens);
         context.ReportDiagnostic(Diagnostic.Create(
             Descriptors.TimeoutFromCancellation,
-            Location.Create(catchClause.SyntaxTree, CodeFacts.CatchHeaderSpan(catchClause)),
+            Location.Create(catchClause.SyntaxTree, CatchFacts.CatchHeaderSpan(catchClause)),
             properties,
             catchClause.Declaration!.Type.ToString(),
             source.Name));

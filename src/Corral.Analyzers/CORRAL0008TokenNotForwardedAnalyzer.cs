@@ -65,12 +65,12 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
         }
 
         // Only calls made by the body itself: a nested lambda (Task.Run, Select, a thread body) is its own context.
-        if (CodeFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(invocation), model, types, context.CancellationToken) is null)
+        if (BodyFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(invocation), model, types, context.CancellationToken) is null)
         {
             return;
         }
 
-        var token = CodeFacts.ScopeTokenInReach(invocation, model, types, context.CancellationToken);
+        var token = BodyFacts.ScopeTokenInReach(invocation, model, types, context.CancellationToken);
         if (token is null)
         {
             return;

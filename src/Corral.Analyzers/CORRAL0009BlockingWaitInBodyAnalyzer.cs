@@ -146,7 +146,7 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
     {
         var properties = ImmutableDictionary<string, string?>.Empty;
         var function = CodeFacts.EnclosingFunction(wait);
-        var token = CodeFacts.ScopeTokenInReach(wait, context.SemanticModel, types, context.CancellationToken);
+        var token = BodyFacts.ScopeTokenInReach(wait, context.SemanticModel, types, context.CancellationToken);
 
         // A rewrite to await is offered only where the body is already async, and (but for the sleep, which can use
         // CancelScope.SleepAsync) where it has a token to pass.
@@ -181,7 +181,7 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
 
     /// <summary>Whether <paramref name="node"/> is code of a Corral body itself (not of a lambda nested in it).</summary>
     private static bool IsInBody(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
-        CodeFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(node), model, types, cancellationToken) is not null;
+        BodyFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(node), model, types, cancellationToken) is not null;
 
     /// <summary>
     /// Whether the task <paramref name="task"/> is complete when <paramref name="wait"/> runs, as far as the body shows:

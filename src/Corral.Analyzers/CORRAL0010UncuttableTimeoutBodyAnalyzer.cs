@@ -79,7 +79,7 @@ public sealed class CORRAL0010UncuttableTimeoutBodyAnalyzer : DiagnosticAnalyzer
         }
 
         // A named token that the body does not pass on: CORRAL0005 and CORRAL0008 point at the call to give it to.
-        if (CodeFacts.ScopeTokenInReach(body.Body, model, types, cancellationToken) is not null
+        if (BodyFacts.ScopeTokenInReach(body.Body, model, types, cancellationToken) is not null
             && CodeFacts.DescendantsInSameFunction(body).OfType<InvocationExpressionSyntax>().Any(call =>
                 CORRAL0008TokenNotForwardedAnalyzer.LeavesTokenOut(call, model, types, out _, cancellationToken)
                 || call.ArgumentList.Arguments.Any(a => TokenFacts.IsNone(a.Expression)

@@ -64,7 +64,7 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
         var body = (AnonymousFunctionExpressionSyntax)context.Node;
         var model = context.SemanticModel;
         var cancellationToken = context.CancellationToken;
-        if (CodeFacts.CorralMethodReceiving(body, model, types, cancellationToken) is null
+        if (BodyFacts.CorralMethodReceiving(body, model, types, cancellationToken) is null
             || model.GetSymbolInfo(body, cancellationToken).Symbol is not IMethodSymbol lambda)
         {
             return;

@@ -71,7 +71,7 @@ public sealed class CORRAL0013UsedAfterBlockEndedAnalyzer : DiagnosticAnalyzer
 
         foreach (var body in call.ArgumentList.Arguments.Select(a => a.Expression).OfType<AnonymousFunctionExpressionSyntax>())
         {
-            var method = CodeFacts.CorralMethodReceiving(body, model, types, cancellationToken);
+            var method = BodyFacts.CorralMethodReceiving(body, model, types, cancellationToken);
             if (method is null || model.GetSymbolInfo(body, cancellationToken).Symbol is not IMethodSymbol lambda)
             {
                 continue;

@@ -202,5 +202,5 @@ internal static class FilterFacts
     public static bool EarlierClauseCatchesCancellation(CatchClauseSyntax catchClause, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
         catchClause.Parent is TryStatementSyntax tryStatement
         && tryStatement.Catches.TakeWhile(c => c != catchClause)
-            .Any(c => types.IsCancellationException(CodeFacts.CaughtType(c, model, cancellationToken)));
+            .Any(c => types.IsCancellationException(CatchFacts.CaughtType(c, model, cancellationToken)));
 }

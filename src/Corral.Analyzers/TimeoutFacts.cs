@@ -40,7 +40,7 @@ internal static class TimeoutFacts
         callerTokens = ImmutableArray<ExpressionSyntax>.Empty;
         if (catchClause.Block.DescendantNodes().OfType<ThrowStatementSyntax>().Any(t => t.Expression is null)
             || catchClause.Parent is not TryStatementSyntax tryStatement
-            || !types.IsCancellationException(CodeFacts.CaughtType(catchClause, model, cancellationToken)))
+            || !types.IsCancellationException(CatchFacts.CaughtType(catchClause, model, cancellationToken)))
         {
             return null;
         }
@@ -85,7 +85,7 @@ internal static class TimeoutFacts
                 continue;
             }
 
-            if (linked || CodeFacts.UsesCallerToken(tryStatement.Block, model, types, cancellationToken, out _))
+            if (linked || TokenFacts.UsesCallerToken(tryStatement.Block, model, types, cancellationToken, out _))
             {
                 var tokens = ImmutableArray.CreateBuilder<ExpressionSyntax>();
                 if (linked)
@@ -117,7 +117,7 @@ internal static class TimeoutFacts
 
     /// <summary>
     /// The expressions in <paramref name="block"/> that give a caller's token, by the test of
-    /// <see cref="CodeFacts.UsesCallerToken"/>: a <c>CancellationToken</c> parameter declared outside the block, or
+    /// <see cref="TokenFacts.UsesCallerToken"/>: a <c>CancellationToken</c> parameter declared outside the block, or
     /// a Corral property of type <c>CancellationToken</c> (<c>scope.Token</c>, <c>CancelScope.CurrentToken</c>).
     /// </summary>
     private static IEnumerable<ExpressionSyntax> CallerTokensUsed(BlockSyntax block, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
@@ -127,7 +127,7 @@ internal static class TimeoutFacts
             switch (descendant)
             {
                 case IdentifierNameSyntax identifier
-                    when CodeFacts.CallerTokenParameter(identifier, block, model, types, cancellationToken) is not null:
+                    when TokenFacts.CallerTokenParameter(identifier, block, model, types, cancellationToken) is not null:
                     yield return identifier;
                     break;
                 case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" or "CurrentToken" } member when types.HasCorral:

@@ -7,8 +7,9 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Corral.Analyzers;
 
 /// <summary>
-/// Classifies tokens, token sources and Corral scopes by where their cancellation comes from (<see cref="TokenOrigin"/>),
-/// from what one method shows: its parameters, and the initializers of its locals.
+/// Questions about tokens that several rules ask: where the cancellation of a token, a token source or a Corral scope
+/// comes from (<see cref="TokenOrigin"/>), from what one method shows (its parameters, and the initializers of its
+/// locals); whether code uses a caller's token, or any token that cancellation can come through.
 /// </summary>
 /// <remarks>
 /// Only what is certain is classified. A local that is assigned again, a field, a property of a type that is not
@@ -126,4 +127,114 @@ internal static class TokenFacts
         expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "None" }
         || expression.IsKind(SyntaxKind.DefaultLiteralExpression)
         || expression is DefaultExpressionSyntax;
+
+    /// <summary>
+    /// Whether cancellation can reach <paramref name="node"/> from someone's token: it uses an expression of type
+    /// <c>CancellationToken</c> (other than <c>CancellationToken.None</c>) or calls into Corral (every Corral
+    /// <c>…Async</c> method is a checkpoint of the ambient scope).
+    /// </summary>
+    public static bool InvolvesCancellation(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken)
+    {
+        foreach (var descendant in node.DescendantNodes())
+        {
+            switch (descendant)
+            {
+                case ArgumentSyntax argument:
+                    if (argument.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "None" }
+                        || argument.Expression.IsKind(SyntaxKind.DefaultLiteralExpression))
+                    {
+                        break;
+                    }
+
+                    if (types.IsCancellationToken(model.GetTypeInfo(argument.Expression, cancellationToken).Type)
+                        && !IsOwnedSourceToken(argument.Expression, model, types, cancellationToken))
+                    {
+                        return true;
+                    }
+
+                    break;
+                case InvocationExpressionSyntax invocation when types.HasCorral:
+                    if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol method
+                        && types.IsCorralEntryType(method.ContainingType))
+                    {
+                        return true;
+                    }
+
+                    break;
+                case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ThrowIfCancellationRequested" }:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="node"/> uses a token that belongs to a caller or to a Corral scope: a
+    /// <c>CancellationToken</c> parameter, <c>scope.Token</c>, <c>CancelScope.CurrentToken</c>, the token of a local source
+    /// linked to other tokens, or a Corral checkpoint. Those are the cancellations a catch must not swallow. Returns the parameter's name when
+    /// the token is a plain parameter.
+    /// </summary>
+    public static bool UsesCallerToken(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken, out string? parameterName)
+    {
+        parameterName = null;
+        var found = false;
+        foreach (var descendant in node.DescendantNodes())
+        {
+            switch (descendant)
+            {
+                case IdentifierNameSyntax identifier:
+                    if (CallerTokenParameter(identifier, node, model, types, cancellationToken) is { } parameter)
+                    {
+                        parameterName ??= parameter.Name;
+                        return true;
+                    }
+
+                    break;
+                case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" } linked
+                    when IsLinkedSourceToken(linked, model, types, cancellationToken):
+                    // A local source linked to other tokens: the caller's cancellation reaches through it.
+                    found = true;
+                    break;
+                case MemberAccessExpressionSyntax member when types.HasCorral:
+                    var name = member.Name.Identifier.ValueText;
+                    if (name is "Token" or "CurrentToken" or "CheckpointAsync" or "SleepAsync" or "ThrowIfCancelled")
+                    {
+                        var symbol = model.GetSymbolInfo(member, cancellationToken).Symbol;
+                        if (symbol is not null && types.IsCorralEntryType(symbol.ContainingType))
+                        {
+                            found = true;
+                        }
+                    }
+
+                    break;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// The parameter <paramref name="identifier"/> names when it is a <c>CancellationToken</c> parameter declared outside
+    /// <paramref name="node"/> (a caller's token, as <paramref name="node"/> sees it); otherwise null.
+    /// </summary>
+    public static IParameterSymbol? CallerTokenParameter(IdentifierNameSyntax identifier, SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        model.GetSymbolInfo(identifier, cancellationToken).Symbol is IParameterSymbol parameter
+            && types.IsCancellationToken(parameter.Type)
+            && !parameter.DeclaringSyntaxReferences.Any(r => node.Span.Contains(r.Span))
+            ? parameter
+            : null;
+
+    /// <summary>
+    /// Whether <paramref name="expression"/> is <c>source.Token</c> of a local <c>CancellationTokenSource</c> that the
+    /// method created itself with <c>new</c> (not linked): its cancellation is the method's own to absorb.
+    /// </summary>
+    public static bool IsOwnedSourceToken(ExpressionSyntax expression, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Token" } member
+        && model.GetSymbolInfo(member.Expression, cancellationToken).Symbol is ILocalSymbol source
+        && types.IsCancellationTokenSource(source.Type)
+        && source.DeclaringSyntaxReferences
+            .Select(r => r.GetSyntax(cancellationToken))
+            .OfType<VariableDeclaratorSyntax>()
+            .Any(d => d.Initializer?.Value is BaseObjectCreationExpressionSyntax);
 }
