@@ -96,9 +96,7 @@ public sealed class CORRAL0003YieldInsideScopeCodeFix : CodeFixProvider
         var token = symbol.Parameters.FirstOrDefault(p => p.Type.ToDisplayString() == "System.Threading.CancellationToken");
         var tokenUses = token is null
             ? new List<IdentifierNameSyntax>()
-            : method.Body.DescendantNodes().OfType<IdentifierNameSyntax>()
-                .Where(i => i.Identifier.ValueText == token.Name && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, cancellationToken).Symbol, token))
-                .ToList();
+            : CodeFacts.ReferencesTo(method.Body, token, model, cancellationToken).ToList();
 
         var position = method.Body.SpanStart;
         var writer = FixFacts.FreeName(model, position, "writer", "itemWriter");

@@ -46,6 +46,10 @@ internal static class BodyFacts
             : null;
     }
 
+    /// <summary>Whether <paramref name="node"/> is code of a Corral body itself (not of a lambda or local function nested in it).</summary>
+    public static bool IsInBody(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
+        CorralMethodReceiving(CodeFacts.EnclosingFunction(node), model, types, cancellationToken) is not null;
+
     /// <summary>
     /// The expression that gives the scope's token inside the innermost enclosing Corral body, found by
     /// walking out through enclosing lambdas: a <c>CancellationToken</c> parameter (<c>ct</c>), a

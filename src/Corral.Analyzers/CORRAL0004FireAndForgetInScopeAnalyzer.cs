@@ -49,8 +49,7 @@ public sealed class CORRAL0004FireAndForgetInScopeAnalyzer : DiagnosticAnalyzer
         var task = expression;
         if (expression is AssignmentExpressionSyntax { RawKind: (int)SyntaxKind.SimpleAssignmentExpression } assignment)
         {
-            if (model.GetSymbolInfo(assignment.Left, context.CancellationToken).Symbol is not IDiscardSymbol
-                && !(assignment.Left is IdentifierNameSyntax { Identifier.ValueText: "_" } && model.GetSymbolInfo(assignment.Left, context.CancellationToken).Symbol is null))
+            if (!CodeFacts.IsDiscard(assignment.Left, model, context.CancellationToken))
             {
                 return;
             }

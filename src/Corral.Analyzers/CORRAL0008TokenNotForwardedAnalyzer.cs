@@ -65,7 +65,7 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
         }
 
         // Only calls made by the body itself: a nested lambda (Task.Run, Select, a thread body) is its own context.
-        if (BodyFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(invocation), model, types, context.CancellationToken) is null)
+        if (!BodyFacts.IsInBody(invocation, model, types, context.CancellationToken))
         {
             return;
         }
@@ -100,7 +100,7 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
     {
         parameterName = null;
         if (model.GetSymbolInfo(invocation, cancellationToken).Symbol is not IMethodSymbol method
-            || IsCorralApi(method)
+            || KnownTypes.IsInCorralNamespace(method.ContainingType)
             || method.Name == "GetAsyncEnumerator"
             || CORRAL0009BlockingWaitInBodyAnalyzer.IsBlockingWaitWithTokenOverload(method, types)
             || (method.Name is "Run" or "StartNew" or "ContinueWith" && method.ContainingType.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks"))
@@ -130,17 +130,6 @@ public sealed class CORRAL0008TokenNotForwardedAnalyzer : DiagnosticAnalyzer
         }
 
         return HasTokenOverload(method, types);
-    }
-
-    private static bool IsCorralApi(IMethodSymbol method)
-    {
-        var ns = method.ContainingType.ContainingNamespace;
-        while (ns is not null && !ns.IsGlobalNamespace && !ns.ContainingNamespace.IsGlobalNamespace)
-        {
-            ns = ns.ContainingNamespace;
-        }
-
-        return ns is { Name: "Corral" };
     }
 
     /// <summary>Whether the method has an overload taking the same parameters and then a <c>CancellationToken</c>.</summary>

@@ -66,7 +66,7 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
         var invocation = (InvocationExpressionSyntax)context.Node;
         var model = context.SemanticModel;
         if (invocation.Expression is not MemberAccessExpressionSyntax member
-            || !IsInBody(invocation, model, types, context.CancellationToken)
+            || !BodyFacts.IsInBody(invocation, model, types, context.CancellationToken)
             || model.GetSymbolInfo(invocation, context.CancellationToken).Symbol is not IMethodSymbol method)
         {
             return;
@@ -132,7 +132,7 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
         var model = context.SemanticModel;
         if (model.GetSymbolInfo(member, context.CancellationToken).Symbol is not IPropertySymbol { Name: "Result" } property
             || !types.IsTaskLike(property.ContainingType)
-            || !IsInBody(member, model, types, context.CancellationToken)
+            || !BodyFacts.IsInBody(member, model, types, context.CancellationToken)
             || IsKnownComplete(member.Expression, member, model, types, context.CancellationToken))
         {
             return;
@@ -179,10 +179,6 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
         };
     }
 
-    /// <summary>Whether <paramref name="node"/> is code of a Corral body itself (not of a lambda nested in it).</summary>
-    private static bool IsInBody(SyntaxNode node, SemanticModel model, KnownTypes types, CancellationToken cancellationToken) =>
-        BodyFacts.CorralMethodReceiving(CodeFacts.EnclosingFunction(node), model, types, cancellationToken) is not null;
-
     /// <summary>
     /// Whether the task <paramref name="task"/> is complete when <paramref name="wait"/> runs, as far as the body shows:
     /// <c>Task.FromResult(…)</c> or <c>Task.CompletedTask</c>; a task the body awaited before, or tests with
@@ -220,24 +216,20 @@ public sealed class CORRAL0009BlockingWaitInBodyAnalyzer : DiagnosticAnalyzer
                         return true;
                     }
 
-                    if (symbol is not null && Mentions(awaited.Expression, symbol, model, cancellationToken))
+                    if (symbol is not null && CodeFacts.ReferencesTo(awaited.Expression, symbol, model, cancellationToken).Any())
                     {
                         return true;
                     }
 
                     break;
                 case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "IsCompleted" or "IsCompletedSuccessfully" or "IsFaulted" or "IsCanceled" or "Status" } check
-                    when symbol is not null && Mentions(check.Expression, symbol, model, cancellationToken):
+                    when symbol is not null && CodeFacts.ReferencesTo(check.Expression, symbol, model, cancellationToken).Any():
                     return true;
             }
         }
 
         return false;
     }
-
-    private static bool Mentions(SyntaxNode node, ISymbol symbol, SemanticModel model, CancellationToken cancellationToken) =>
-        node.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(i =>
-            i.Identifier.ValueText == symbol.Name && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, cancellationToken).Symbol, symbol));
 
     private static bool IsSystemThreading(INamedTypeSymbol? type, string name) =>
         type is { ContainingNamespace: { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } }

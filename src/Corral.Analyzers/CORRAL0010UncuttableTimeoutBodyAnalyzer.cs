@@ -185,7 +185,7 @@ public sealed class CORRAL0010UncuttableTimeoutBodyAnalyzer : DiagnosticAnalyzer
                             return true;
                         }
 
-                        if (symbol is IMethodSymbol or IPropertySymbol or IFieldSymbol or IEventSymbol && IsCorral(symbol.ContainingType))
+                        if (symbol is IMethodSymbol or IPropertySymbol or IFieldSymbol or IEventSymbol && KnownTypes.IsInCorralNamespace(symbol.ContainingType))
                         {
                             return true;
                         }
@@ -208,7 +208,7 @@ public sealed class CORRAL0010UncuttableTimeoutBodyAnalyzer : DiagnosticAnalyzer
                 return true;
             }
 
-            if (method.MethodKind == MethodKind.DelegateInvoke || IsCorral(method.ContainingType))
+            if (method.MethodKind == MethodKind.DelegateInvoke || KnownTypes.IsInCorralNamespace(method.ContainingType))
             {
                 return true;
             }
@@ -242,17 +242,6 @@ public sealed class CORRAL0010UncuttableTimeoutBodyAnalyzer : DiagnosticAnalyzer
                 || CanBeCut(declaration, depth + 1)
                 || declaration.DescendantNodes().Any(n => n is IdentifierNameSyntax or MemberAccessExpressionSyntax
                     && _types.IsCancellationToken(_model.GetTypeInfo(n, _cancellationToken).Type));
-        }
-
-        private static bool IsCorral(INamedTypeSymbol? type)
-        {
-            var ns = type?.ContainingNamespace;
-            while (ns is not null && !ns.IsGlobalNamespace && !ns.ContainingNamespace.IsGlobalNamespace)
-            {
-                ns = ns.ContainingNamespace;
-            }
-
-            return ns is { Name: "Corral" };
         }
     }
 }

@@ -32,9 +32,6 @@ namespace Corral.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
 {
-    /// <summary>The group methods that start a child, and so throw on a closed group.</summary>
-    private static readonly ImmutableHashSet<string> s_startMethods = ImmutableHashSet.Create("Start", "StartAsync", "ProduceAsync", "StartSender");
-
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.GroupEscapesBody);
 
@@ -72,14 +69,8 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
 
         foreach (var group in lambda.Parameters.Where(p => types.IsTaskGroup(p.Type) && p.Name is not ("_" or "")))
         {
-            foreach (var use in body.Body.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>())
+            foreach (var use in CodeFacts.ReferencesTo(body.Body, group, model, cancellationToken))
             {
-                if (use.Identifier.ValueText != group.Name
-                    || !SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(use, cancellationToken).Symbol, group))
-                {
-                    continue;
-                }
-
                 var how = Escape(use, body, model, types, cancellationToken);
                 if (how is not null)
                 {
@@ -133,7 +124,7 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
         // A child started from a callback that runs later.
         if (value.Parent is MemberAccessExpressionSyntax { Name: var name } access
             && access.Expression == value
-            && s_startMethods.Contains(name.Identifier.ValueText)
+            && KnownTypes.GroupStartMethods.Contains(name.Identifier.ValueText)
             && DeferredCallback(use, body, model, cancellationToken) is { } callback)
         {
             return $"used to start a child in {callback}";
@@ -170,14 +161,8 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
             }
 
             var declaration = reference.GetSyntax(cancellationToken);
-            foreach (var identifier in declaration.DescendantNodes().OfType<IdentifierNameSyntax>())
+            foreach (var identifier in CodeFacts.ReferencesTo(declaration, member, model, cancellationToken))
             {
-                if (identifier.Identifier.ValueText != member.Name
-                    || !SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol, member))
-                {
-                    continue;
-                }
-
                 ExpressionSyntax read = identifier.Parent is MemberAccessExpressionSyntax { Name: var name } qualified && name == identifier ? qualified : identifier;
                 read = Outermost(read);
                 if (StartsThrough(read))
@@ -193,10 +178,7 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
                     _ => null,
                 };
                 if (copy is not null && CodeFacts.EnclosingFunction(read) is { } function
-                    && function.DescendantNodes().OfType<IdentifierNameSyntax>().Any(i =>
-                        i.Identifier.ValueText == copy.Name
-                        && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, cancellationToken).Symbol, copy)
-                        && StartsThrough(Outermost(i))))
+                    && CodeFacts.ReferencesTo(function, copy, model, cancellationToken).Any(i => StartsThrough(Outermost(i))))
                 {
                     return true;
                 }
@@ -209,9 +191,9 @@ public sealed class CORRAL0011GroupEscapesBodyAnalyzer : DiagnosticAnalyzer
     /// <summary>Whether a start method is called on <paramref name="read"/>.</summary>
     private static bool StartsThrough(ExpressionSyntax read) => read.Parent switch
     {
-        MemberAccessExpressionSyntax { Name: var started } access => access.Expression == read && s_startMethods.Contains(started.Identifier.ValueText),
+        MemberAccessExpressionSyntax { Name: var started } access => access.Expression == read && KnownTypes.GroupStartMethods.Contains(started.Identifier.ValueText),
         ConditionalAccessExpressionSyntax { WhenNotNull: InvocationExpressionSyntax { Expression: MemberBindingExpressionSyntax { Name: var bound } } } conditional =>
-            conditional.Expression == read && s_startMethods.Contains(bound.Identifier.ValueText),
+            conditional.Expression == read && KnownTypes.GroupStartMethods.Contains(bound.Identifier.ValueText),
         _ => false,
     };
 

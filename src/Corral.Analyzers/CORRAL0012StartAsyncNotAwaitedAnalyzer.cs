@@ -68,8 +68,7 @@ public sealed class CORRAL0012StartAsyncNotAwaitedAnalyzer : DiagnosticAnalyzer
                 statementForm = true;
                 break;
             case AssignmentExpressionSyntax { Parent: ExpressionStatementSyntax } discard when discard.Right == value
-                && (model.GetSymbolInfo(discard.Left, context.CancellationToken).Symbol is IDiscardSymbol
-                    || discard.Left is IdentifierNameSyntax { Identifier.ValueText: "_" } && model.GetSymbolInfo(discard.Left, context.CancellationToken).Symbol is null):
+                && CodeFacts.IsDiscard(discard.Left, model, context.CancellationToken):
                 statementForm = true;
                 break;
             case EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator }:
@@ -94,8 +93,6 @@ public sealed class CORRAL0012StartAsyncNotAwaitedAnalyzer : DiagnosticAnalyzer
     {
         var function = CodeFacts.EnclosingFunction(declarator);
         return function is null
-            || function.DescendantNodes().OfType<IdentifierNameSyntax>().Any(i =>
-                i.Identifier.ValueText == local.Name
-                && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, context.CancellationToken).Symbol, local));
+            || CodeFacts.ReferencesTo(function, local, model, context.CancellationToken).Any();
     }
 }

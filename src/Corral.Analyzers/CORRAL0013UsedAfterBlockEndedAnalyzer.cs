@@ -29,8 +29,6 @@ namespace Corral.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0013UsedAfterBlockEndedAnalyzer : DiagnosticAnalyzer
 {
-    private static readonly ImmutableHashSet<string> s_startMethods = ImmutableHashSet.Create("Start", "StartAsync", "ProduceAsync", "StartSender");
-
     /// <inheritdoc/>
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Descriptors.UsedAfterBlockEnded);
 
@@ -167,7 +165,7 @@ public sealed class CORRAL0013UsedAfterBlockEndedAnalyzer : DiagnosticAnalyzer
 
             string? consequence = (name, isGroup && !scopeOfGroup) switch
             {
-                (_, true) when name is not null && s_startMethods.Contains(name) =>
+                (_, true) when name is not null && KnownTypes.GroupStartMethods.Contains(name) =>
                     "the group is closed, and starting a child there throws InvalidOperationException",
                 ("Token", false) when HandsOn(member!) =>
                     "the scope has exited, so its ancestors and its deadline no longer cancel this token",

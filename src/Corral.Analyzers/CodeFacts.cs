@@ -49,6 +49,25 @@ internal static class CodeFacts
     public static IEnumerable<SyntaxNode> DescendantsInSameFunction(SyntaxNode root) =>
         root.DescendantNodes(n => n == root || !IsNestedFunction(n)).Where(n => !IsNestedFunction(n));
 
+    /// <summary>
+    /// The identifiers under <paramref name="root"/> (itself included) that bind to <paramref name="symbol"/>, in text order.
+    /// Names are compared before symbols, so only identifiers spelled like the symbol are bound.
+    /// </summary>
+    public static IEnumerable<IdentifierNameSyntax> ReferencesTo(SyntaxNode root, ISymbol symbol, SemanticModel model, CancellationToken cancellationToken) =>
+        root.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Where(i =>
+            i.Identifier.ValueText == symbol.Name
+            && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(i, cancellationToken).Symbol, symbol));
+
+    /// <summary>
+    /// Whether <paramref name="left"/>, the target of an assignment, is the discard <c>_</c> (<c>_ = …</c>), and not a
+    /// variable named <c>_</c>.
+    /// </summary>
+    public static bool IsDiscard(ExpressionSyntax left, SemanticModel model, CancellationToken cancellationToken)
+    {
+        var symbol = model.GetSymbolInfo(left, cancellationToken).Symbol;
+        return symbol is IDiscardSymbol || (symbol is null && left is IdentifierNameSyntax { Identifier.ValueText: "_" });
+    }
+
     /// <summary>Whether the function is declared <c>async</c>.</summary>
     public static bool IsAsync(SyntaxNode? function) => function switch
     {

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
 namespace Corral.Analyzers;
@@ -8,6 +9,12 @@ namespace Corral.Analyzers;
 /// </summary>
 internal sealed class KnownTypes
 {
+    /// <summary>
+    /// The <c>TaskGroup</c> methods that start a child (<c>Start</c>, <c>StartAsync</c>, <c>ProduceAsync</c>,
+    /// <c>StartSender</c>): each throws <c>InvalidOperationException</c> on a closed group.
+    /// </summary>
+    public static readonly ImmutableHashSet<string> GroupStartMethods = ImmutableHashSet.Create("Start", "StartAsync", "ProduceAsync", "StartSender");
+
     private KnownTypes(Compilation compilation)
     {
         OperationCanceledException = compilation.GetTypeByMetadataName("System.OperationCanceledException");
@@ -104,6 +111,21 @@ internal sealed class KnownTypes
         return definition is not null
             && (SymbolEqualityComparer.Default.Equals(definition, AsyncEnumerableOfT)
                 || SymbolEqualityComparer.Default.Equals(definition, AsyncEnumeratorOfT));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is declared in the <c>Corral</c> namespace or one under it (<c>Corral.Hosting</c>, …):
+    /// Corral's own API, whose <c>…Async</c> methods observe the ambient scope.
+    /// </summary>
+    public static bool IsInCorralNamespace(ITypeSymbol? type)
+    {
+        var ns = type?.ContainingNamespace;
+        while (ns is not null && !ns.IsGlobalNamespace && !ns.ContainingNamespace.IsGlobalNamespace)
+        {
+            ns = ns.ContainingNamespace;
+        }
+
+        return ns is { Name: "Corral" };
     }
 
     public static bool DerivesFrom(ITypeSymbol? type, ITypeSymbol? baseType)
