@@ -76,9 +76,7 @@ internal static class TimeoutFacts
 
             var linked = initializer is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "CreateLinkedTokenSource" } };
             var timedByConstructor = initializer is BaseObjectCreationExpressionSyntax { ArgumentList.Arguments.Count: 1 };
-            var timedByCancelAfter = function.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(i =>
-                i.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "CancelAfter" } cancelAfter
-                && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(cancelAfter.Expression, cancellationToken).Symbol, source));
+            var timedByCancelAfter = TokenFacts.HasCancelAfter(source, function, model, cancellationToken);
 
             if (!timedByConstructor && !timedByCancelAfter)
             {

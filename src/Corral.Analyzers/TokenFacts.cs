@@ -89,7 +89,7 @@ internal static class TokenFacts
         switch (initializer)
         {
             case InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "CreateLinkedTokenSource" } }:
-                return HasCancelAfter(local, declarator, model, cancellationToken) ? TokenOrigin.LinkedTimeout : TokenOrigin.Linked;
+                return HasCancelAfter(local, CodeFacts.EnclosingFunction(declarator), model, cancellationToken) ? TokenOrigin.LinkedTimeout : TokenOrigin.Linked;
             case BaseObjectCreationExpressionSyntax creation
                 when types.IsCancellationTokenSource(model.GetTypeInfo(creation, cancellationToken).Type):
                 return TokenOrigin.Own;
@@ -98,15 +98,12 @@ internal static class TokenFacts
         }
     }
 
-    /// <summary>Whether the function that declares <paramref name="source"/> calls <c>source.CancelAfter(…)</c>.</summary>
-    public static bool HasCancelAfter(ILocalSymbol source, SyntaxNode declaration, SemanticModel model, CancellationToken cancellationToken)
-    {
-        var function = CodeFacts.EnclosingFunction(declaration);
-        return function is not null
+    /// <summary>Whether <paramref name="function"/> (nested functions included) calls <c>source.CancelAfter(…)</c>.</summary>
+    public static bool HasCancelAfter(ILocalSymbol source, SyntaxNode? function, SemanticModel model, CancellationToken cancellationToken) =>
+        function is not null
             && function.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(i =>
                 i.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "CancelAfter" } cancelAfter
                 && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(cancelAfter.Expression, cancellationToken).Symbol, source));
-    }
 
     /// <summary>
     /// Whether <paramref name="expression"/> is <c>source.Token</c> of a local source linked to other tokens
