@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Composition;
-using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
@@ -41,7 +40,7 @@ public sealed class CORRAL0001CancellationSwallowedCodeFix : CodeFixProvider
             context.RegisterCodeFix(
                 CodeAction.Create(
                     "Rethrow the cancellation",
-                    c => ReplaceAsync(context.Document, catchClause, Rethrow(catchClause), c),
+                    c => FixFacts.ReplaceAsync(context.Document, catchClause, Rethrow(catchClause).WithAdditionalAnnotations(Formatter.Annotation), c),
                     equivalenceKey: "CORRAL0001.Rethrow"),
                 diagnostic);
 
@@ -51,7 +50,7 @@ public sealed class CORRAL0001CancellationSwallowedCodeFix : CodeFixProvider
                 context.RegisterCodeFix(
                     CodeAction.Create(
                         $"Handle only cancellations that do not come from '{token}'",
-                        c => ReplaceAsync(context.Document, catchClause, FixFacts.AndFilter(catchClause, test), c),
+                        c => FixFacts.ReplaceAsync(context.Document, catchClause, FixFacts.AndFilter(catchClause, test).WithAdditionalAnnotations(Formatter.Annotation), c),
                         equivalenceKey: "CORRAL0001.Filter"),
                     diagnostic);
             }
@@ -67,12 +66,5 @@ public sealed class CORRAL0001CancellationSwallowedCodeFix : CodeFixProvider
             ? block.ReplaceNode(last, rethrow.WithTriviaFrom(last))
             : block.AddStatements(rethrow);
         return catchClause.WithBlock(newBlock.WithAdditionalAnnotations(Formatter.Annotation));
-    }
-
-    private static async Task<Document> ReplaceAsync(Document document, SyntaxNode oldNode, SyntaxNode newNode, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var newRoot = root!.ReplaceNode(oldNode, newNode.WithAdditionalAnnotations(Formatter.Annotation));
-        return document.WithSyntaxRoot(newRoot);
     }
 }

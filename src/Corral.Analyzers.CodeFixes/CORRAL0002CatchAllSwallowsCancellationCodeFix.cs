@@ -98,7 +98,6 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationCodeFix : CodeFixProvi
     private static async Task<Document> RethrowFirstAsync(Document document, CatchClauseSyntax catchClause, CancellationToken cancellationToken)
     {
         var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var oce = FixFacts.SystemTypeName(model!, catchClause.Block.SpanStart, "OperationCanceledException");
         var rethrowClause = SyntaxFactory.CatchClause(
                 SyntaxFactory.CatchDeclaration(SyntaxFactory.ParseTypeName(oce)),
@@ -108,6 +107,6 @@ public sealed class CORRAL0002CatchAllSwallowsCancellationCodeFix : CodeFixProvi
         var tryStatement = (TryStatementSyntax)catchClause.Parent!;
         var index = tryStatement.Catches.IndexOf(catchClause);
         var newTry = tryStatement.WithCatches(tryStatement.Catches.Insert(index, rethrowClause));
-        return document.WithSyntaxRoot(root!.ReplaceNode(tryStatement, newTry.WithAdditionalAnnotations(Formatter.Annotation)));
+        return await FixFacts.ReplaceAsync(document, tryStatement, newTry.WithAdditionalAnnotations(Formatter.Annotation), cancellationToken).ConfigureAwait(false);
     }
 }

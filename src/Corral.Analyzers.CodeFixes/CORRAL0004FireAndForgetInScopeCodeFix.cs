@@ -54,7 +54,7 @@ public sealed class CORRAL0004FireAndForgetInScopeCodeFix : CodeFixProvider
                 context.RegisterCodeFix(
                     CodeAction.Create(
                         "Await it",
-                        c => ReplaceAsync(context.Document, statement, awaited, c),
+                        c => FixFacts.ReplaceAsync(context.Document, statement, awaited.WithAdditionalAnnotations(Formatter.Annotation), c),
                         equivalenceKey: "CORRAL0004.Await"),
                     diagnostic);
             }
@@ -71,12 +71,6 @@ public sealed class CORRAL0004FireAndForgetInScopeCodeFix : CodeFixProvider
             ? $"{token} => {task.WithoutTrivia()}"
             : $"async {token} => {{ await {task.WithoutTrivia()}; }}";
         var start = SyntaxFactory.ParseExpression($"{group}.Start({lambda})").WithTriviaFrom(statement.Expression);
-        return await ReplaceAsync(document, statement, statement.WithExpression(start), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<Document> ReplaceAsync(Document document, SyntaxNode oldNode, SyntaxNode newNode, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        return document.WithSyntaxRoot(root!.ReplaceNode(oldNode, newNode.WithAdditionalAnnotations(Formatter.Annotation)));
+        return await FixFacts.ReplaceAsync(document, statement, statement.WithExpression(start).WithAdditionalAnnotations(Formatter.Annotation), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -47,10 +47,6 @@ public sealed class CORRAL0005TokenNotPassedCodeFix : CodeFixProvider
         }
     }
 
-    private static async Task<Document> PassTokenAsync(Document document, ExpressionSyntax expression, string token, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var replacement = SyntaxFactory.ParseExpression(token).WithTriviaFrom(expression);
-        return document.WithSyntaxRoot(root!.ReplaceNode(expression, replacement));
-    }
+    private static Task<Document> PassTokenAsync(Document document, ExpressionSyntax expression, string token, CancellationToken cancellationToken) =>
+        FixFacts.ReplaceAsync(document, expression, SyntaxFactory.ParseExpression(token).WithTriviaFrom(expression), cancellationToken);
 }

@@ -69,7 +69,6 @@ public sealed class CORRAL0006CleanupWithCancelledTokenCodeFix : CodeFixProvider
 
     private static async Task<Document> ShieldAsync(Document document, ExpressionStatementSyntax statement, InvocationExpressionSyntax invocation, ExpressionSyntax token, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
         var position = statement.SpanStart;
         var name = FixFacts.FreeName(model!, position, "t", "shieldToken", "cleanupToken");
@@ -83,6 +82,6 @@ public sealed class CORRAL0006CleanupWithCancelledTokenCodeFix : CodeFixProvider
         var shielded = $"await {scope}.ShieldAsync({name} => {body}, {timeSpan}.FromSeconds(5))"
             + (configure is null ? string.Empty : ".ConfigureAwait" + configure);
         var newStatement = statement.WithExpression(SyntaxFactory.ParseExpression(shielded).WithTriviaFrom(statement.Expression));
-        return document.WithSyntaxRoot(root!.ReplaceNode(statement, newStatement));
+        return await FixFacts.ReplaceAsync(document, statement, newStatement, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -73,15 +73,14 @@ public sealed class CORRAL0007TimeoutFromCancellationCodeFix : CodeFixProvider
         }
     }
 
-    private static async Task<Document> FilterAsync(Document document, CatchClauseSyntax catchClause, string[] tokens, CancellationToken cancellationToken)
+    private static Task<Document> FilterAsync(Document document, CatchClauseSyntax catchClause, string[] tokens, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var test = string.Join(" && ", tokens.Select(t => "!" + t + ".IsCancellationRequested"));
         var filtered = FixFacts.AndFilter(catchClause, test);
 
         // Only the new clause is laid out ("when (…)"); the formatter is kept off the catch so its block stays as written.
         var filter = filtered.Filter!;
         filtered = filtered.WithFilter(filter.WithWhenKeyword(filter.WhenKeyword.WithTrailingTrivia(SyntaxFactory.Space)));
-        return document.WithSyntaxRoot(root!.ReplaceNode(catchClause, filtered));
+        return FixFacts.ReplaceAsync(document, catchClause, filtered, cancellationToken);
     }
 }

@@ -51,9 +51,8 @@ public sealed class CORRAL0008TokenNotForwardedCodeFix : CodeFixProvider
         }
     }
 
-    private static async Task<Document> ForwardAsync(Document document, InvocationExpressionSyntax invocation, string token, string? parameter, CancellationToken cancellationToken)
+    private static Task<Document> ForwardAsync(Document document, InvocationExpressionSyntax invocation, string token, string? parameter, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var argument = SyntaxFactory.Argument(SyntaxFactory.ParseExpression(token));
         var arguments = invocation.ArgumentList.Arguments;
         if (parameter is not null)
@@ -62,6 +61,6 @@ public sealed class CORRAL0008TokenNotForwardedCodeFix : CodeFixProvider
         }
 
         var newInvocation = invocation.WithArgumentList(invocation.ArgumentList.WithArguments(arguments.Add(argument)));
-        return document.WithSyntaxRoot(root!.ReplaceNode(invocation, newInvocation));
+        return FixFacts.ReplaceAsync(document, invocation, newInvocation, cancellationToken);
     }
 }

@@ -75,7 +75,7 @@ public sealed class CORRAL0009BlockingWaitInBodyCodeFix : CodeFixProvider
                     context.RegisterCodeFix(
                         CodeAction.Create(
                             $"Await WaitAsync with '{token}'",
-                            c => ReplaceAsync(context.Document, wait, Await($"{Receiver(task)}.WaitAsync({token})"), c),
+                            c => ReplaceWithAwaitAsync(context.Document, wait, Await($"{Receiver(task)}.WaitAsync({token})"), c),
                             equivalenceKey: "CORRAL0009.WaitAsync"),
                         diagnostic);
                     break;
@@ -85,7 +85,7 @@ public sealed class CORRAL0009BlockingWaitInBodyCodeFix : CodeFixProvider
                     context.RegisterCodeFix(
                         CodeAction.Create(
                             $"Await WaitAsync with '{token}'",
-                            c => ReplaceAsync(context.Document, wait, Await($"{Receiver(semaphore.Expression)}.WaitAsync({arguments})"), c),
+                            c => ReplaceWithAwaitAsync(context.Document, wait, Await($"{Receiver(semaphore.Expression)}.WaitAsync({arguments})"), c),
                             equivalenceKey: "CORRAL0009.WaitAsync"),
                         diagnostic);
                     break;
@@ -126,7 +126,7 @@ public sealed class CORRAL0009BlockingWaitInBodyCodeFix : CodeFixProvider
     {
         var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
         var task = FixFacts.TypeName(model!, sleep.SpanStart, "System.Threading.Tasks.Task");
-        return await ReplaceAsync(document, sleep, Await($"{task}.Delay({Arguments(sleep)}, {token})"), cancellationToken).ConfigureAwait(false);
+        return await ReplaceWithAwaitAsync(document, sleep, Await($"{task}.Delay({Arguments(sleep)}, {token})"), cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<Document> SleepAsync(Document document, InvocationExpressionSyntax sleep, CancellationToken cancellationToken)
@@ -139,19 +139,16 @@ public sealed class CORRAL0009BlockingWaitInBodyCodeFix : CodeFixProvider
             ? $"{FixFacts.TypeName(semantic, sleep.SpanStart, "System.TimeSpan")}.FromMilliseconds({argument.WithoutTrivia()})"
             : argument.WithoutTrivia().ToString();
         var cancelScope = FixFacts.TypeName(semantic, sleep.SpanStart, "Corral.CancelScope");
-        return await ReplaceAsync(document, sleep, Await($"{cancelScope}.SleepAsync({delay})"), cancellationToken).ConfigureAwait(false);
+        return await ReplaceWithAwaitAsync(document, sleep, Await($"{cancelScope}.SleepAsync({delay})"), cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<Document> ReplaceAsync(Document document, ExpressionSyntax wait, ExpressionSyntax awaited, CancellationToken cancellationToken)
+    private static Task<Document> ReplaceWithAwaitAsync(Document document, ExpressionSyntax wait, ExpressionSyntax awaited, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-
         // await binds looser than member access: `(await t.WaitAsync(ct)).Length`.
         ExpressionSyntax replacement = wait.Parent is MemberAccessExpressionSyntax or ElementAccessExpressionSyntax or ConditionalAccessExpressionSyntax
             or InvocationExpressionSyntax or PostfixUnaryExpressionSyntax
             ? SyntaxFactory.ParenthesizedExpression(awaited)
             : awaited;
-        replacement = replacement.WithTriviaFrom(wait);
-        return document.WithSyntaxRoot(root!.ReplaceNode(wait, replacement));
+        return FixFacts.ReplaceAsync(document, wait, replacement.WithTriviaFrom(wait), cancellationToken);
     }
 }

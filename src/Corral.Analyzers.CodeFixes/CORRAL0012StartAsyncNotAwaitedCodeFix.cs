@@ -51,12 +51,11 @@ public sealed class CORRAL0012StartAsyncNotAwaitedCodeFix : CodeFixProvider
         }
     }
 
-    private static async Task<Document> AwaitAsync(Document document, ExpressionStatementSyntax statement, InvocationExpressionSyntax invocation, CancellationToken cancellationToken)
+    private static Task<Document> AwaitAsync(Document document, ExpressionStatementSyntax statement, InvocationExpressionSyntax invocation, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
         var awaited = SyntaxFactory.AwaitExpression(invocation.WithoutTrivia())
             .WithAwaitKeyword(SyntaxFactory.Token(SyntaxKind.AwaitKeyword).WithTrailingTrivia(SyntaxFactory.Space))
             .WithTriviaFrom(statement.Expression);
-        return document.WithSyntaxRoot(root!.ReplaceNode(statement, statement.WithExpression(awaited)));
+        return FixFacts.ReplaceAsync(document, statement, statement.WithExpression(awaited), cancellationToken);
     }
 }

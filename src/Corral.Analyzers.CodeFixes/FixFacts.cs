@@ -1,13 +1,25 @@
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Corral.Analyzers;
 
-/// <summary>Helpers the code fixes share: picking free names and type names that bind at a position.</summary>
+/// <summary>Helpers the code fixes share: replacing a node, picking free names and type names that bind at a position, filters.</summary>
 internal static class FixFacts
 {
+    /// <summary>
+    /// The document with <paramref name="oldNode"/> replaced by <paramref name="newNode"/>, as written: a caller that
+    /// wants the new node laid out annotates it with <c>Formatter.Annotation</c> (the code action formats what is annotated).
+    /// </summary>
+    public static async Task<Document> ReplaceAsync(Document document, SyntaxNode oldNode, SyntaxNode newNode, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        return document.WithSyntaxRoot(root!.ReplaceNode(oldNode, newNode));
+    }
+
     /// <summary>The first of <paramref name="candidates"/> that names nothing at <paramref name="position"/>.</summary>
     public static string FreeName(SemanticModel model, int position, params string[] candidates)
     {
