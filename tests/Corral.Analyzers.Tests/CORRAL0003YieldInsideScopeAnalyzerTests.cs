@@ -221,7 +221,7 @@ public class CORRAL0003YieldInsideScopeAnalyzerTests
 
     // Not the simple shape (a local function; an enumerator; two tokens): no fix.
     [Fact]
-    public Task Fix_OtherShapes_NotOffered() => VerifyFix.CodeFixAsync(OtherShapes, OtherShapes);
+    public Task Fix_OtherShapes_NotOffered() => VerifyFix.NoFixOfferedAsync(OtherShapes);
 
     private const string OtherShapes = Usings + """
         using Corral;

@@ -72,7 +72,7 @@ public class CORRAL0012StartAsyncNotAwaitedAnalyzerTests
 
     // Not async: no fix (adding await would need the body rewritten).
     [Fact]
-    public Task Fix_SynchronousBody_NotOffered() => VerifyFix.CodeFixAsync(SynchronousBody, SynchronousBody);
+    public Task Fix_SynchronousBody_NotOffered() => VerifyFix.NoFixOfferedAsync(SynchronousBody);
 
     private const string SynchronousBody = Usings + """
         class C

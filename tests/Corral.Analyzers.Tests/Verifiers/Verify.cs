@@ -46,4 +46,10 @@ internal static class Verify<TAnalyzer, TCodeFix>
         test.FixedState.Sources.Add(CorralStub.Source);
         return test.RunAsync();
     }
+
+    /// <summary>
+    /// Checks that the marked spans are reported and that the fix offers nothing for them: a fixed state equal to the test
+    /// state fails if any code action is registered.
+    /// </summary>
+    public static Task NoFixOfferedAsync(string source) => CodeFixAsync(source, source);
 }
