@@ -15,7 +15,8 @@ namespace Corral.Analyzers;
 /// A scope is a <c>using</c> or <c>await using</c> (statement or declaration) of a
 /// <c>CancellationTokenSource</c> (linked ones too) or of any disposable type from the <c>Corral</c>
 /// namespace. Only async iterators (<c>async</c> methods and local functions returning
-/// <c>IAsyncEnumerable&lt;T&gt;</c> or <c>IAsyncEnumerator&lt;T&gt;</c>) are inspected.
+/// <c>IAsyncEnumerable&lt;T&gt;</c> or <c>IAsyncEnumerator&lt;T&gt;</c>) are inspected. Not flagged: a <c>yield return</c>
+/// after the scope has ended, a <c>using</c> of any other disposable (streams, readers), synchronous iterators.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CORRAL0003YieldInsideScopeAnalyzer : DiagnosticAnalyzer
