@@ -25,8 +25,8 @@ namespace Corral.Analyzers;
 //
 // Approaches that fail. Trusting every filter (the first pass) misses both. Flagging every filter that can be true
 // for some cancellation flags the right ones too: `when (!ct.IsCancellationRequested)` is true for an HttpClient
-// timeout, and that is its point. Asking a data-flow analysis which tokens are linked to which is more than an
-// analyzer can afford on every keystroke, and still cannot see fields set elsewhere.
+// timeout, and that is its point. Asking a whole-program data-flow analysis which tokens are linked to which needs
+// more than one method's syntax and semantic model (all these rules see), and still cannot see fields set elsewhere.
 //
 // The solution. Evaluate the filter once, in one imagined world: the caller's token has just been cancelled, and
 // nothing else has (the rule of thumb of the issue: a filter lets the caller's cancellation through only if it is
