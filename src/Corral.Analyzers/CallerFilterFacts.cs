@@ -195,16 +195,26 @@ internal static class CallerFilterFacts
                 return Truth.Unknown;
             }
 
-            switch (TokenFacts.Classify(owner, _model, _types, _cancellationToken))
+            return Read(TokenFacts.Classify(owner, _model, _types, _cancellationToken), Truth.True);
+        }
+
+        /// <summary>
+        /// What a test of a token, source or scope of <paramref name="origin"/> comes to in the imagined world, noting
+        /// what it read: <paramref name="whenCancelled"/> for one the caller's cancellation reaches (the caller's own, a
+        /// link: deliberate; a linked timeout: read as the timeout), false for the method's own unlinked source.
+        /// </summary>
+        private Truth Read(TokenOrigin origin, Truth whenCancelled)
+        {
+            switch (origin)
             {
                 case TokenOrigin.Caller:
                 case TokenOrigin.Linked:
                     Deliberate = true;
-                    return Truth.True;
+                    return whenCancelled;
                 case TokenOrigin.LinkedTimeout:
                     ReadsCancellation = true;
                     ReadsTimeout = true;
-                    return Truth.True;
+                    return whenCancelled;
                 case TokenOrigin.Own:
                     ReadsCancellation = true;
                     return Truth.False;
@@ -228,23 +238,8 @@ internal static class CallerFilterFacts
                     return Truth.Unknown;
                 }
 
-                switch (TokenFacts.Classify(right, _model, _types, _cancellationToken))
-                {
-                    case TokenOrigin.Caller:
-                    case TokenOrigin.Linked:
-                        Deliberate = true;
-                        return Truth.Maybe;
-                    case TokenOrigin.LinkedTimeout:
-                        // The operation observed the linked token, so the caller's cancellation carries it.
-                        ReadsCancellation = true;
-                        ReadsTimeout = true;
-                        return Truth.Maybe;
-                    case TokenOrigin.Own:
-                        ReadsCancellation = true;
-                        return Truth.False;
-                    default:
-                        return Truth.Unknown;
-                }
+                // The exception carries the token the operation observed: a token the caller's cancellation reaches may be it.
+                return Read(TokenFacts.Classify(right, _model, _types, _cancellationToken), Truth.Maybe);
             }
 
             if (right is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "GetType" } } && left is TypeOfExpressionSyntax)
