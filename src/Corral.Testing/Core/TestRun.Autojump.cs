@@ -176,11 +176,7 @@ internal sealed partial class TestRun
             return false;
         }
 
-        var tree = CaptureTree();
-        Fail(
-            new CorralTestException(
-                CorralTestFailureKind.Deadlock, RunReports.Deadlock(this, tree), tree, Clock.GetUtcNow(), _seed),
-            cancelRoot: true);
+        FailWithReport(CorralTestFailureKind.Deadlock, static (run, tree) => RunReports.Deadlock(run, tree));
         return true;
     }
 

@@ -28,6 +28,7 @@
 using System;
 using System.Diagnostics;
 using System.Threading;
+using Corral.Diagnostics;
 
 namespace Corral.Testing.Core;
 
@@ -185,11 +186,21 @@ internal sealed partial class TestRun
         _completion.TrySetException(failure);
     }
 
-    /// <summary>Takes the run's part of the task tree: its root scope and everything under it.</summary>
-    private Diagnostics.TaskTreeSnapshot? CaptureTree()
+    /// <summary>
+    /// Fails the run on its own account (a deadlock, the safety timeout, a blocked scheduler thread): takes the run's part of
+    /// the task tree, writes the report from it, and cancels the root scope.
+    /// </summary>
+    private void FailWithReport(CorralTestFailureKind kind, Func<TestRun, TaskTreeSnapshot?, string> report)
     {
-        var all = Diagnostics.TaskTree.Capture();
-        var mine = all.FindAll(n => n.Kind == Diagnostics.TaskTreeNodeKind.Scope && n.Name == RootName);
-        return mine.Count == 0 ? null : new Diagnostics.TaskTreeSnapshot(all.TakenAt, all.ProcessId, new[] { mine[0] });
+        var tree = CaptureTree();
+        Fail(new CorralTestException(kind, report(this, tree), tree, Clock.GetUtcNow(), _seed), cancelRoot: true);
+    }
+
+    /// <summary>Takes the run's part of the task tree: its root scope and everything under it.</summary>
+    private TaskTreeSnapshot? CaptureTree()
+    {
+        var all = TaskTree.Capture();
+        var mine = all.FindAll(n => n.Kind == TaskTreeNodeKind.Scope && n.Name == RootName);
+        return mine.Count == 0 ? null : new TaskTreeSnapshot(all.TakenAt, all.ProcessId, new[] { mine[0] });
     }
 }

@@ -8,7 +8,7 @@
 //     the same order.
 //   * Every work item and every timer callback runs between an increment of _workItem and _executing going false again
 //     (the watcher reads both, TestRun.Watcher.cs), is followed by SettleForeignThreads (TestRun.ForeignThreads.cs) and
-//     counts as activity (Touch).
+//     counts as activity (Bump).
 //   * The loop's order each turn: leave (abandoned, the body's task ended, unwinding too long), due timers, a batch,
 //     else the idle decision (TestRun.Autojump.cs). A due timer always runs before the next batch.
 //
@@ -185,7 +185,7 @@ internal sealed partial class TestRun
             }
         }
 
-        Touch();
+        Bump();
         return true;
     }
 
@@ -204,7 +204,7 @@ internal sealed partial class TestRun
         }
 
         SettleForeignThreads();
-        Touch();
+        Bump();
     }
 
     /// <summary>

@@ -65,11 +65,7 @@ internal sealed partial class TestRun
 
         if (_timeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(_startStamp) >= _timeout)
         {
-            var tree = CaptureTree();
-            Fail(
-                new CorralTestException(
-                    CorralTestFailureKind.Timeout, RunReports.TimedOut(this, tree, _timeout), tree, Clock.GetUtcNow(), _seed),
-                cancelRoot: true);
+            FailWithReport(CorralTestFailureKind.Timeout, static (run, tree) => RunReports.TimedOut(run, tree, run._timeout));
             return;
         }
 
@@ -105,15 +101,8 @@ internal sealed partial class TestRun
             return;
         }
 
-        var tree = CaptureTree();
-        Fail(
-            new CorralTestException(
-                CorralTestFailureKind.SchedulerBlocked,
-                RunReports.SchedulerBlocked(this, tree, _blockedTimeout),
-                tree,
-                Clock.GetUtcNow(),
-                _seed),
-            cancelRoot: true);
+        FailWithReport(
+            CorralTestFailureKind.SchedulerBlocked, static (run, tree) => RunReports.SchedulerBlocked(run, tree, run._blockedTimeout));
         _thread.Interrupt();
     }
 
@@ -121,10 +110,7 @@ internal sealed partial class TestRun
     private void Abandon()
     {
         _abandoned = true;
-        lock (_gate)
-        {
-            Monitor.PulseAll(_gate);
-        }
+        Wake();
 
         if ((_thread.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0)
         {

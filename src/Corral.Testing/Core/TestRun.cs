@@ -126,7 +126,7 @@ internal sealed partial class TestRun : ContinuationRunner
         _random = options.Seed is { } seed ? new Random(seed) : null;
         Id = Interlocked.Increment(ref s_lastId);
         RootName = $"{options.Name ?? "CorralTest"} #{Id}";
-        Clock = new VirtualClock(options.StartTime, OnTimersChanged);
+        Clock = new VirtualClock(options.StartTime, Bump);
         Scheduler = new RunTaskScheduler(this);
         Context = new RunSynchronizationContext(this);
         _thread = new Thread(ThreadMain) { IsBackground = true, Name = $"Corral.Testing scheduler ({RootName})" };
@@ -167,20 +167,12 @@ internal sealed partial class TestRun : ContinuationRunner
         return run._completion.Task;
     }
 
-    /// <summary>Wakes the loop without counting as activity (a <see cref="PoolMarker"/> ran).</summary>
+    /// <summary>Wakes the loop without counting as activity (a <see cref="PoolMarker"/> ran, the watcher gave up on the thread).</summary>
     internal void Wake()
     {
         lock (_gate)
         {
             Monitor.PulseAll(_gate);
-        }
-    }
-
-    private void OnTimersChanged()
-    {
-        lock (_gate)
-        {
-            BumpLocked();
         }
     }
 
@@ -193,13 +185,12 @@ internal sealed partial class TestRun : ContinuationRunner
         Monitor.PulseAll(_gate);
     }
 
-    /// <summary>The loop's own activity: running work makes the run busy.</summary>
-    private void Touch()
+    /// <summary>Records activity from outside the lock: the clock's timers changed, or the loop ran work.</summary>
+    private void Bump()
     {
         lock (_gate)
         {
-            _activity++;
-            _lastActivityStamp = Stopwatch.GetTimestamp();
+            BumpLocked();
         }
     }
 
