@@ -124,8 +124,7 @@ internal sealed partial class TestRun : ContinuationRunner
         _blockedTimeout = options.BlockedSchedulerTimeout;
         _seed = options.Seed;
         _random = options.Seed is { } seed ? new Random(seed) : null;
-        Id = Interlocked.Increment(ref s_lastId);
-        RootName = $"{options.Name ?? "CorralTest"} #{Id}";
+        RootName = $"{options.Name ?? "CorralTest"} #{Interlocked.Increment(ref s_lastId)}";
         Clock = new VirtualClock(options.StartTime, Bump);
         Scheduler = new RunTaskScheduler(this);
         Context = new RunSynchronizationContext(this);
@@ -135,10 +134,7 @@ internal sealed partial class TestRun : ContinuationRunner
         _lastActivityStamp = _startStamp;
     }
 
-    /// <summary>Gets the run's number.</summary>
-    internal int Id { get; }
-
-    /// <summary>Gets the name of the run's root scope.</summary>
+    /// <summary>Gets the name of the run's root scope: the options' name and the run's number in the process.</summary>
     internal string RootName { get; }
 
     internal VirtualClock Clock { get; }
