@@ -6,9 +6,8 @@
 //   * Batches: RunBatch takes the whole ready queue at once; what becomes ready while a batch runs waits for the next
 //     batch. With a seed the batch is shuffled with the run's own generator, so the same seed and the same batches give
 //     the same order.
-//   * Every work item and every timer callback runs between an increment of _workItem and _executing going false again
-//     (the watcher reads both, TestRun.Watcher.cs), is followed by SettleForeignThreads (TestRun.ForeignThreads.cs) and
-//     counts as activity (Bump).
+//   * Every work item and every timer callback runs between two increments of _workItem, odd inside (the watcher reads it,
+//     TestRun.Watcher.cs), is followed by SettleForeignThreads (TestRun.ForeignThreads.cs) and counts as activity (Bump).
 //   * The loop's order each turn: leave (abandoned, the body's task ended, unwinding too long), due timers, a batch,
 //     else the idle decision (TestRun.Autojump.cs). A due timer always runs before the next batch.
 //
@@ -29,12 +28,11 @@ internal sealed partial class TestRun
     /// <summary>Tasks ready to run, in the order they became ready. Guarded by <see cref="_gate"/>.</summary>
     private readonly List<Task> _ready = new();
 
-    // --- Written by the scheduler thread, read by the watcher. ---
-
-    /// <summary>Whether the scheduler thread is inside a work item or a timer callback (user code).</summary>
-    private volatile bool _executing;
-
-    /// <summary>Counts work items, so the watcher can tell one long item from many short ones.</summary>
+    /// <summary>
+    /// Incremented as the scheduler thread enters a work item or a timer callback (user code) and again as it leaves: odd
+    /// while it is inside one, and a different value for each, so the watcher tells one long item from many short ones with
+    /// one read. Written by the scheduler thread only.
+    /// </summary>
     private long _workItem;
 
     // --- The scheduler thread's own. ---
@@ -167,14 +165,13 @@ internal sealed partial class TestRun
             }
 
             Interlocked.Increment(ref _workItem);
-            _executing = true;
             try
             {
                 Scheduler.Execute(task);
             }
             finally
             {
-                _executing = false;
+                Interlocked.Increment(ref _workItem);
             }
 
             SettleForeignThreads();
@@ -193,14 +190,13 @@ internal sealed partial class TestRun
     private void RunUserCode(Action<TestRun> action)
     {
         Interlocked.Increment(ref _workItem);
-        _executing = true;
         try
         {
             action(this);
         }
         finally
         {
-            _executing = false;
+            Interlocked.Increment(ref _workItem);
         }
 
         SettleForeignThreads();

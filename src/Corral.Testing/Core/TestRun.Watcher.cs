@@ -81,7 +81,7 @@ internal sealed partial class TestRun
         }
 
         var item = Interlocked.Read(ref _workItem);
-        var blocked = _executing && (_thread.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0;
+        var blocked = (item & 1) != 0 && (_thread.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0;
         if (!blocked)
         {
             _blockedWorkItem = -1;
