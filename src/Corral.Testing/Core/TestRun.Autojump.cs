@@ -117,8 +117,9 @@ internal sealed partial class TestRun
             return true;
         }
 
-        // The instant between a pool thread taking an item of the run's and entering its context is covered by a yield and
-        // a second look.
+        // The instants when no count shows a pool thread that holds work of the run's (it has taken an item and not yet
+        // entered the run's context; it has left the context of a Task.Run delegate and not yet completed its task:
+        // TestRun.ForeignThreads.cs) are narrowed by a yield and a second look, not closed.
         Thread.Yield();
         TimeSpan? cushion = null;
         lock (_gate)

@@ -50,7 +50,8 @@ internal sealed partial class TestRun
     /// Work queued by a pool thread goes to that thread's own queue, which the marker does not order; the thread runs it next.
     /// The race left open: a pool thread that has taken the run's item before the marker but has not yet entered the run's
     /// context (preempted between the dequeue and the context switch) is counted by nobody while another thread runs the
-    /// marker; the yield and second look in <see cref="OnIdle"/> narrow that window, they do not close it. Hence "guess" in
+    /// marker; the yield and second look in <see cref="OnIdle"/> narrow that window, they do not close it (nor the exit
+    /// window at the other end of a Task.Run delegate, TestRun.ForeignThreads.cs). Hence "guess" in
     /// docs/concepts/testing.md: only Corral's own continuations (<see cref="OnCompleted"/>) are exact.
     /// </remarks>
     private bool PoolMayHoldRunWork(long epoch)
