@@ -119,7 +119,17 @@ public static class CorralTest
     }
 
     /// <summary>Gets the clock of the run the caller runs in, or <see langword="null"/> outside a run.</summary>
-    /// <remarks>For code that must find the clock without being handed it (a service registered in a test host).</remarks>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>For code that must find the clock without being handed it (a service registered in a test host).</item>
+    /// <item>Found through the <see cref="ExecutionContext"/>: it is the run's clock in the body, in everything the body
+    /// starts or awaits, and on other threads running the run's code (a <c>Task.Run</c> worker); <see langword="null"/> on
+    /// threads that do not descend from a run (and on those started with the context's flow suppressed).</item>
+    /// <item>Code of a run that still runs after the run ended (left behind outside a task group) still finds the run's
+    /// clock, frozen (see <see cref="VirtualClock"/>).</item>
+    /// <item>Thread-safe; never throws.</item>
+    /// </list>
+    /// </remarks>
     public static VirtualClock? CurrentClock => TestRun.Current?.Clock;
 
     private static CorralTestOptions Validate(CorralTestOptions? options)

@@ -16,7 +16,8 @@ namespace Corral.Testing;
 /// </remarks>
 public sealed class CorralTestException : Exception
 {
-    /// <summary>Creates the exception.</summary>
+    /// <summary>Creates the exception; runs create it themselves, and a test may create one to check code that reports them.</summary>
+    /// <remarks>Takes its arguments as they are (no validation); <see cref="Exception.Message"/> is <paramref name="message"/>.</remarks>
     /// <param name="kind">Why the run failed.</param>
     /// <param name="message">What happened and what to do.</param>
     /// <param name="taskTree">The run's part of the task tree when it failed, if it was taken.</param>

@@ -53,12 +53,16 @@ public sealed class CorralTestOptions
     /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>Gets or sets the instant the virtual clock starts at. Default: <see cref="DefaultStartTime"/>.</summary>
+    /// <summary>
+    /// Gets or sets the instant the virtual clock starts at. Default: <see cref="DefaultStartTime"/>; any instant (the clock
+    /// keeps it in UTC: <see cref="VirtualClock.Start"/> has an offset of zero).
+    /// </summary>
     public DateTimeOffset StartTime { get; set; } = DefaultStartTime;
 
     /// <summary>
-    /// Gets or sets the name of the run's root scope, shown in the task tree and in reasons; the run appends its number.
-    /// Default: <c>CorralTest</c>.
+    /// Gets or sets the name of the run's root scope, shown in the task tree and in reasons; the run appends its number
+    /// (unique in the process), so runs of the same name are told apart. Default: <see langword="null"/>, which names it
+    /// <c>CorralTest</c>; any other string is taken as it is.
     /// </summary>
     public string? Name { get; set; }
 }

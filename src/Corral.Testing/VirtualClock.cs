@@ -94,9 +94,17 @@ public sealed class VirtualClock : TimeProvider
     }
 
     /// <summary>Gets the instant the clock started at (UTC): <see cref="CorralTestOptions.StartTime"/>.</summary>
+    /// <remarks>The same instant as the option, with an offset of zero; never changes.</remarks>
     public DateTimeOffset Start { get; }
 
     /// <summary>Gets how much virtual time has passed since <see cref="Start"/>: the value to assert exact timings on.</summary>
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Exact to the tick, zero or more, and never decreases.</item>
+    /// <item>Inside a timer's callback it reads that timer's own due time.</item>
+    /// <item>Thread-safe; after the run ended it stays at the run's last instant.</item>
+    /// </list>
+    /// </remarks>
     public TimeSpan Elapsed => new(NowTicks - _startTicks);
 
     /// <inheritdoc />
@@ -147,6 +155,12 @@ public sealed class VirtualClock : TimeProvider
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// <list type="bullet">
+    /// <item>Always with an offset of zero; never goes backwards; <see cref="Start"/> plus <see cref="Elapsed"/>.</item>
+    /// <item>Thread-safe; after the run ended it returns the run's last instant.</item>
+    /// </list>
+    /// </remarks>
     public override DateTimeOffset GetUtcNow() => new(NowTicks, TimeSpan.Zero);
 
     /// <inheritdoc />
