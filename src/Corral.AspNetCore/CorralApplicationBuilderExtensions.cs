@@ -53,16 +53,7 @@ public static class CorralApplicationBuilderExtensions
         var logger = app.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("Corral.AspNetCore.RequestScopes")
             ?? NullLogger.Instance;
         var stopping = app.ApplicationServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
-        var grace = copy.StopGracePeriod ?? DefaultStopGracePeriod(app.ApplicationServices.GetService<IOptions<HostOptions>>()?.Value.ShutdownTimeout);
+        var grace = copy.StopGracePeriod ?? Corral.StopGrace.Default(app.ApplicationServices.GetService<IOptions<HostOptions>>()?.Value.ShutdownTimeout);
         return app.Use(next => new CorralRequestScopeMiddleware(next, copy, logger, grace, stopping).InvokeAsync);
-    }
-
-    /// <summary>Half of the host's shutdown timeout (30 s when unknown): the other half is for the cancelled requests to end.</summary>
-    private static TimeSpan DefaultStopGracePeriod(TimeSpan? shutdownTimeout)
-    {
-        var timeout = shutdownTimeout ?? TimeSpan.FromSeconds(30);
-        return timeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
-            : timeout <= TimeSpan.Zero ? TimeSpan.Zero
-            : timeout / 2;
     }
 }

@@ -112,8 +112,8 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     /// <summary>The failures the group's failure callback logged as they happened (guarded by <see cref="_gate"/>).</summary>
     private readonly HashSet<TaskFailure> _logged = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>The host's shutdown timeout, of which <see cref="StopGracePeriod"/> takes a share by default.</summary>
-    private readonly TimeSpan _shutdownTimeout;
+    /// <summary>The default of <see cref="StopGracePeriod"/>: half of the host's shutdown timeout.</summary>
+    private readonly TimeSpan _defaultStopGracePeriod;
 
     /// <summary>Initializes the service.</summary>
     /// <param name="logger">Where failures are logged: typically the subclass's <c>ILogger&lt;T&gt;</c>.</param>
@@ -129,11 +129,8 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
         _lifetime = lifetime;
         _stopHostOnFailure = (hostOptions?.Value.BackgroundServiceExceptionBehavior ?? BackgroundServiceExceptionBehavior.StopHost)
             == BackgroundServiceExceptionBehavior.StopHost;
-        _shutdownTimeout = hostOptions?.Value.ShutdownTimeout ?? DefaultShutdownTimeout;
+        _defaultStopGracePeriod = StopGrace.Default(hostOptions?.Value.ShutdownTimeout);
     }
-
-    /// <summary>The host's default <see cref="HostOptions.ShutdownTimeout"/>: 30 seconds.</summary>
-    private static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Gets how long the service's tasks may take to finish once the host starts stopping, before they are cancelled. Default:
@@ -143,10 +140,7 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
     /// </summary>
     /// <remarks>Read once, when <see cref="StopAsync"/> begins. A negative value (other than infinite) or
     /// <see cref="TimeSpan.MaxValue"/> makes <see cref="StopAsync"/> throw <see cref="ArgumentOutOfRangeException"/>.</remarks>
-    protected virtual TimeSpan StopGracePeriod =>
-        _shutdownTimeout == Timeout.InfiniteTimeSpan ? Timeout.InfiniteTimeSpan
-        : _shutdownTimeout <= TimeSpan.Zero ? TimeSpan.Zero
-        : _shutdownTimeout / 2;
+    protected virtual TimeSpan StopGracePeriod => _defaultStopGracePeriod;
 
     /// <summary>Gets the name of the service's root group, shown in logs, reasons, the task tree and watchdog reports.
     /// Default: the type's name.</summary>
@@ -418,10 +412,9 @@ public abstract class CorralBackgroundService : IHostedService, IDisposable
             : new TaskTreeSnapshot(snapshot.TakenAt, snapshot.ProcessId, [found[0]]).ToText();
     }
 
-    /// <summary>A grace period for the log: <c>15 s</c>, <c>no limit</c>.</summary>
+    /// <summary>A grace period for the log, as the cancellation's reason writes it (<c>15 s</c>, <c>250 ms</c>), or <c>no limit</c>.</summary>
     private static string DescribeGrace(TimeSpan grace) =>
-        grace == Timeout.InfiniteTimeSpan ? "no limit"
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{grace.TotalSeconds:0.###} s");
+        grace == Timeout.InfiniteTimeSpan ? "no limit" : StopRequest.FormatGrace(grace);
 
     /// <summary>Names the tasks of the service's group still running.</summary>
     private static string DescribeStillRunning(TaskGroup group)
