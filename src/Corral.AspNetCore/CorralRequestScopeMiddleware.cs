@@ -99,7 +99,11 @@ internal sealed class CorralRequestScopeMiddleware
     /// <summary>How long a request may take to finish once the server starts stopping.</summary>
     private readonly TimeSpan _stopGracePeriod;
 
-    /// <summary>When the server began stopping, in UTC ticks of <see cref="_timeProvider"/>; 0 before. Set once, by CAS.</summary>
+    /// <summary>
+    /// When the server began stopping, in UTC ticks of <see cref="_timeProvider"/>; 0 before. Set once, by CAS, by the first
+    /// callback on <see cref="_serverStopping"/> to run: a request's (they run first, last registered first) or, with no request
+    /// in flight, the middleware's own, so a request that arrives later still gets only what is left of the grace.
+    /// </summary>
     private long _stopBeganTicks;
 
     /// <summary>Initializes the middleware.</summary>
@@ -117,6 +121,15 @@ internal sealed class CorralRequestScopeMiddleware
         _logger = logger;
         _serverStopping = serverStopping;
         _stopGracePeriod = stopGracePeriod;
+
+        // Lives as long as the pipeline: never disposed.
+        serverStopping.UnsafeRegister(
+            static state =>
+            {
+                var middleware = (CorralRequestScopeMiddleware)state!;
+                middleware.StopBegan(middleware._timeProvider.GetUtcNow().UtcTicks);
+            },
+            this);
     }
 
     /// <summary>Handles one request.</summary>
@@ -209,9 +222,17 @@ internal sealed class CorralRequestScopeMiddleware
         }
 
         var now = _timeProvider.GetUtcNow().UtcTicks;
-        var began = Interlocked.CompareExchange(ref _stopBeganTicks, now, 0);
-        var spent = began == 0 ? 0 : Math.Max(0, now - began);
+        var spent = Math.Max(0, now - StopBegan(now));
         return TimeSpan.FromTicks(Math.Max(0, _stopGracePeriod.Ticks - spent));
+    }
+
+    /// <summary>Records <paramref name="now"/> as when the server began stopping, unless that is known already.</summary>
+    /// <param name="now">Now, in UTC ticks of the middleware's clock.</param>
+    /// <returns>When the server began stopping.</returns>
+    private long StopBegan(long now)
+    {
+        var began = Interlocked.CompareExchange(ref _stopBeganTicks, now, 0);
+        return began == 0 ? now : began;
     }
 
     /// <summary>

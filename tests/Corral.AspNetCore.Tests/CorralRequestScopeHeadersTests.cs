@@ -14,8 +14,6 @@ namespace Corral.AspNetCore.Tests;
 /// <summary>The headers others already send (ADR 0017): which are read, how they combine, and what a cut-off request says.</summary>
 public sealed class CorralRequestScopeHeadersTests
 {
-    private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(30);
-
     private static async Task<(DateTimeOffset? Deadline, CapturingLoggerProvider Logs)> ObserveAsync(
         CorralRequestScopeOptions options, params (string Name, string Value)[] headers)
     {
@@ -168,12 +166,12 @@ public sealed class CorralRequestScopeHeadersTests
         request.Headers.Add(CorralHttpHeaders.Timeout, "10000");
 
         var sending = client.SendAsync(request, cts.Token);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromMilliseconds(9_900)); // the caller's deadline passed; its request took 100 ms to arrive
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
 
-        var reason = await caught.Task.WaitAsync(s_patience);
+        var reason = await caught.Task.WaitAsync(TestApp.Patience);
         Assert.Equal("the caller's deadline passed", reason!.Message);
         var entry = Assert.Single(app.Logs.Entries, e => e.EventId.Name == "CallerDeadlinePassed");
         Assert.Equal(LogLevel.Information, entry.Level);
@@ -210,12 +208,12 @@ public sealed class CorralRequestScopeHeadersTests
         request.Headers.Add(CorralHttpHeaders.Timeout, "10000");
 
         var sending = client.SendAsync(request, cts.Token);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromMilliseconds(9_700)); // 300 ms left: outside the 250 ms margin
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
 
-        Assert.Equal("the client disconnected", (await caught.Task.WaitAsync(s_patience))!.Message);
+        Assert.Equal("the client disconnected", (await caught.Task.WaitAsync(TestApp.Patience))!.Message);
         Assert.Contains(app.Logs.Entries, e => e.EventId.Name == "ClientDisconnected" && e.Level == LogLevel.Debug);
     }
 

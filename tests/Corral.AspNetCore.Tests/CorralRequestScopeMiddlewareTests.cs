@@ -14,9 +14,6 @@ namespace Corral.AspNetCore.Tests;
 
 public sealed class CorralRequestScopeMiddlewareTests
 {
-    /// <summary>How long a test waits for something that happens at once on a working machine.</summary>
-    private static readonly TimeSpan s_patience = TimeSpan.FromSeconds(30);
-
     /// <summary>What the endpoint saw of its ambient scope.</summary>
     private sealed record Observed(HttpStatusCode Status, DateTimeOffset? Deadline, string? Name, CapturingLoggerProvider Logs);
 
@@ -45,8 +42,6 @@ public sealed class CorralRequestScopeMiddlewareTests
         using var response = await client.SendAsync(request);
         return new Observed(response.StatusCode, deadline, name, app.Logs);
     }
-
-    private static TaskCompletionSource<T> NewSignal<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     [Fact]
     public void UseCorralRequestScopes_NullApp_ThrowsArgumentNullException()
@@ -188,8 +183,8 @@ public sealed class CorralRequestScopeMiddlewareTests
     public async Task UseCorralRequestScopes_DeadlinePassesWhileWaitingOnRequestAborted_Responds504WithTheDeadlineReason()
     {
         var time = new FakeTimeProvider();
-        var waiting = NewSignal<bool>();
-        var caught = NewSignal<(Exception Exception, CancelReason? Reason)>();
+        var waiting = TestApp.NewSignal<bool>();
+        var caught = TestApp.NewSignal<(Exception Exception, CancelReason? Reason)>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.UseCorralRequestScopes(new CorralRequestScopeOptions { TimeProvider = time });
@@ -212,11 +207,11 @@ public sealed class CorralRequestScopeMiddlewareTests
         request.Headers.Add(CorralHttpHeaders.Timeout, "2000");
 
         var sending = client.SendAsync(request);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromMilliseconds(1999));
         Assert.False(caught.Task.IsCompleted);
         time.Advance(TimeSpan.FromMilliseconds(1));
-        using var response = await sending.WaitAsync(s_patience);
+        using var response = await sending.WaitAsync(TestApp.Patience);
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         var (exception, reason) = await caught.Task;
@@ -230,8 +225,8 @@ public sealed class CorralRequestScopeMiddlewareTests
     public async Task UseCorralRequestScopes_DeadlinePassesDuringSleep_RespondsTheConfiguredStatusCode()
     {
         var time = new FakeTimeProvider();
-        var waiting = NewSignal<bool>();
-        var caught = NewSignal<ScopeCancelledException>();
+        var waiting = TestApp.NewSignal<bool>();
+        var caught = TestApp.NewSignal<ScopeCancelledException>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.UseCorralRequestScopes(new CorralRequestScopeOptions { TimeProvider = time, TimeoutStatusCode = 503 });
@@ -255,9 +250,9 @@ public sealed class CorralRequestScopeMiddlewareTests
         request.Headers.Add(CorralHttpHeaders.Timeout, "100");
 
         var sending = client.SendAsync(request);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromMilliseconds(100));
-        using var response = await sending.WaitAsync(s_patience);
+        using var response = await sending.WaitAsync(TestApp.Patience);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(CancelReasonKind.DeadlineExceeded, (await caught.Task).Reason.Kind);
@@ -290,7 +285,7 @@ public sealed class CorralRequestScopeMiddlewareTests
     public async Task UseCorralRequestScopes_DeadlinePassesAfterTheResponseStarted_AbortsTheConnection()
     {
         var time = new FakeTimeProvider();
-        var waiting = NewSignal<bool>();
+        var waiting = TestApp.NewSignal<bool>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.UseCorralRequestScopes(new CorralRequestScopeOptions { TimeProvider = time });
@@ -306,21 +301,21 @@ public sealed class CorralRequestScopeMiddlewareTests
         using var request = new HttpRequestMessage(HttpMethod.Get, "/stream");
         request.Headers.Add(CorralHttpHeaders.Timeout, "1000");
 
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(s_patience);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(TestApp.Patience);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromSeconds(1));
 
-        await Assert.ThrowsAsync<HttpRequestException>(() => response.Content.ReadAsStringAsync().WaitAsync(s_patience));
+        await Assert.ThrowsAsync<HttpRequestException>(() => response.Content.ReadAsStringAsync().WaitAsync(TestApp.Patience));
     }
 
     [Fact]
     public async Task UseCorralRequestScopes_ClientDisconnects_CancelsTheScopeWithTheDisconnectReasonAndIsNot504()
     {
         var time = new FakeTimeProvider();
-        var waiting = NewSignal<bool>();
-        var caught = NewSignal<CancelReason?>();
-        var status = NewSignal<int>();
+        var waiting = TestApp.NewSignal<bool>();
+        var caught = TestApp.NewSignal<CancelReason?>();
+        var status = TestApp.NewSignal<int>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.Use(async (context, next) =>
@@ -351,22 +346,22 @@ public sealed class CorralRequestScopeMiddlewareTests
         using var cts = new CancellationTokenSource();
 
         var sending = client.GetAsync(new Uri("/slow", UriKind.Relative), cts.Token);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
 
-        var reason = await caught.Task.WaitAsync(s_patience);
+        var reason = await caught.Task.WaitAsync(TestApp.Patience);
         Assert.NotNull(reason);
         Assert.Equal(CancelReasonKind.Requested, reason.Kind);
         Assert.Equal("the client disconnected", reason.Message);
-        Assert.NotEqual(StatusCodes.Status504GatewayTimeout, await status.Task.WaitAsync(s_patience));
+        Assert.NotEqual(StatusCodes.Status504GatewayTimeout, await status.Task.WaitAsync(TestApp.Patience));
     }
 
     [Fact]
     public async Task UseCorralRequestScopes_EndpointThrows_ExceptionPassesThroughUnchanged()
     {
         var thrown = new InvalidOperationException("boom");
-        var seen = NewSignal<Exception>();
+        var seen = TestApp.NewSignal<Exception>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.Use(async (context, next) =>
@@ -389,15 +384,15 @@ public sealed class CorralRequestScopeMiddlewareTests
         using var response = await client.GetAsync(new Uri("/", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Same(thrown, await seen.Task.WaitAsync(s_patience));
+        Assert.Same(thrown, await seen.Task.WaitAsync(TestApp.Patience));
     }
 
     [Fact]
     public async Task UseCorralRequestScopes_EndpointThrowsAnotherExceptionAfterTheDeadline_ItPassesThroughNot504()
     {
         var time = new FakeTimeProvider();
-        var waiting = NewSignal<bool>();
-        var seen = NewSignal<Exception>();
+        var waiting = TestApp.NewSignal<bool>();
+        var seen = TestApp.NewSignal<Exception>();
         await using var app = await TestApp.StartAsync(a =>
         {
             a.Use(async (context, next) =>
@@ -431,9 +426,9 @@ public sealed class CorralRequestScopeMiddlewareTests
         request.Headers.Add(CorralHttpHeaders.Timeout, "50");
 
         var sending = client.SendAsync(request);
-        await waiting.Task.WaitAsync(s_patience);
+        await waiting.Task.WaitAsync(TestApp.Patience);
         time.Advance(TimeSpan.FromMilliseconds(50));
-        using var response = await sending.WaitAsync(s_patience);
+        using var response = await sending.WaitAsync(TestApp.Patience);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("translated", Assert.IsType<InvalidOperationException>(await seen.Task).Message);

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Corral.AspNetCore.Tests;
@@ -26,9 +27,19 @@ internal sealed class TestApp : IAsyncDisposable
         Logs = logs;
     }
 
+    /// <summary>How long a test waits for something that happens at once on a working machine.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
     public Uri BaseAddress { get; }
 
     public CapturingLoggerProvider Logs { get; }
+
+    /// <summary>The application's lifetime: <see cref="IHostApplicationLifetime.StopApplication"/> fires ApplicationStopping
+    /// without stopping the server (nothing here waits for it to).</summary>
+    public IHostApplicationLifetime Lifetime => _app.Lifetime;
+
+    /// <summary>A signal whose continuations run asynchronously (a test awaits it; the server sets it).</summary>
+    public static TaskCompletionSource<T> NewSignal<T>() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Builds, configures and starts an application.</summary>
     public static async Task<TestApp> StartAsync(Action<WebApplication> configure, Action<IServiceCollection>? services = null)
