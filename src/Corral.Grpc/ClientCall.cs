@@ -169,11 +169,9 @@ internal sealed class ClientCall
     }
 
     /// <summary>
-    /// Makes the scope (or the ancestor) whose deadline is due by its own clock act on it now, instead of when the clock's deadline
-    /// timer runs: on a busy machine that timer can run later than <see cref="CorralClientInterceptor.RaceTolerance"/>, and the
-    /// call's DEADLINE_EXCEEDED would then pass through untranslated. Setting a scope's deadline to the instant it already has,
-    /// once that instant has passed, cancels it at once with its own "deadline exceeded" (what the timer would do); a scope that
-    /// has ended or is already cancelled ignores it.
+    /// Makes the scope (or the ancestor) whose deadline is due by its own clock act on it now (<see cref="DeadlineExpiry"/>),
+    /// instead of when the clock's deadline timer runs: on a busy machine that timer can run later than
+    /// <see cref="CorralClientInterceptor.RaceTolerance"/>, and the call's DEADLINE_EXCEEDED would then pass through untranslated.
     /// </summary>
     /// <param name="now">Now on the scope's clock.</param>
     /// <returns>Whether the call's scope is cancelled afterwards.</returns>
@@ -181,10 +179,7 @@ internal sealed class ClientCall
     {
         for (var scope = _scope; scope is not null; scope = scope.Shield ? null : scope.Parent)
         {
-            if (scope.Deadline is { } due && due <= now)
-            {
-                scope.Deadline = due;
-            }
+            DeadlineExpiry.ExpireIfDue(scope, now);
         }
 
         return _scope.IsCancellationRequested;

@@ -347,7 +347,14 @@ public sealed class CorralServerInterceptor : Interceptor
             if (_context.Status.StatusCode == StatusCode.DeadlineExceeded)
             {
                 Volatile.Write(ref _cause, (int)Cause.GrpcDeadline);
-                scope.Deadline = now; // the scope's own deadline, a timer tick early: the same reason as if it fired
+
+                // The scope's own deadline, read from the same header a moment later: due already (grpc-dotnet's timer ran on
+                // time or late), it ends the scope unmoved; else (grpc-dotnet's timer is a tick early, or the scope's clock is a
+                // fake one nobody advanced) the deadline moves to now. Either way the reason is the one its timer would give.
+                if (!DeadlineExpiry.ExpireIfDue(scope, now))
+                {
+                    scope.Deadline = now;
+                }
             }
             else if (scope.Deadline is { } deadline && now >= deadline - _owner._options.CallerDeadlineMargin)
             {
