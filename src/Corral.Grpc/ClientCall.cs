@@ -13,12 +13,15 @@ namespace Corral.Grpc;
 internal sealed class ClientCall
 {
     /// <summary>
-    /// What the deadline handed to grpc-dotnet adds to the time left: half a millisecond. grpc-dotnet writes grpc-timeout as
-    /// Convert.ToInt64 of the milliseconds left (to the nearest, up to half a millisecond short), then rounds up to three
-    /// significant figures; half a millisecond more makes the value it sends never less than what was left, so the server's
-    /// deadline is never before ours (the invariant in src/Shared/TimeLeft.cs). An exact budget (100 s) still goes out exact.
+    /// What the deadline handed to grpc-dotnet adds to the time left: a millisecond less one tick. grpc-dotnet (2.85) writes
+    /// grpc-timeout as the whole milliseconds left rounded DOWN (<c>timeout.Ticks / TimeSpan.TicksPerMillisecond</c> in
+    /// GrpcCall.CreateHttpRequestMessage; up to a millisecond short), then rounds up to three significant figures; a
+    /// millisecond less a tick more makes the value it sends never less than what was left, so the server's deadline is never
+    /// before ours (the invariant in src/Shared/TimeLeft.cs). An exact budget (100 s) still goes out exact. (Half a millisecond,
+    /// which assumed rounding to the nearest, left the server's deadline up to half a millisecond early: the load test's
+    /// 0.064 ms.)
     /// </summary>
-    internal static readonly TimeSpan RoundingAllowance = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond / 2);
+    internal static readonly TimeSpan RoundingAllowance = TimeSpan.FromTicks(TimeSpan.TicksPerMillisecond - 1);
 
     /// <summary>The ambient scope when the call started.</summary>
     private readonly CancelScope _scope;

@@ -10,7 +10,7 @@
 // THE SOLUTION. For each call made while CancelScope.Current is set:
 //   - CallOptions.Deadline becomes the earlier of the call's own deadline and the ambient effective deadline, converted to the
 //     system clock grpc-dotnet measures with (now + the time left on the scope's clock), so grpc-timeout carries what is left;
-//     plus half a millisecond, because grpc-dotnet rounds the milliseconds left to the nearest: what it sends is then never
+//     plus a millisecond less one tick, because grpc-dotnet rounds the milliseconds left down: what it sends is then never
 //     less than what is left, and the server's deadline never before ours (the invariant in src/Shared/TimeLeft.cs). A failure
 //     the server's deadline causes thus arrives when our deadline has passed too;
 //   - CallOptions.CancellationToken becomes the ambient token when the call has none (a token the caller passed is kept);

@@ -8,7 +8,7 @@
 //   which would turn "the caller has nothing left" into "the caller waits forever".
 // - Formatting rounds up, to whole milliseconds (whole seconds beyond eight digits of them), so the server's deadline is never
 //   before its caller's (the invariant in TimeLeft.cs; gRPC's C core rounds up too, grpc-dotnet's client to three significant
-//   figures after rounding to the nearest millisecond); a deadline that has passed is sent as "1n", as grpc-dotnet does, because
+//   figures after rounding down to whole milliseconds); a deadline that has passed is sent as "1n", as grpc-dotnet does, because
 //   its server would read "0m" as no deadline.
 using System;
 using System.Globalization;

@@ -12,7 +12,8 @@
 // - Rounding down "so a server is never told it has more time than the caller left" (what Corral did first): it guards
 //   against a sub-millisecond overrun that nobody can observe (we cancel the call to the next hop at our own deadline anyway)
 //   and breaks the one ordering every caller relies on.
-// - Rounding to nearest (grpc-dotnet's client, Convert.ToInt64 of the milliseconds): up to half a unit early, the same race.
+// - Rounding to nearest (older grpc-dotnet clients, Convert.ToInt64 of the milliseconds): up to half a unit early, the same
+//   race. (grpc-dotnet 2.85 rounds down, Ticks / TicksPerMillisecond: up to a whole unit.)
 // - Treating any failure "close to" our deadline as the deadline: a margin turns genuine failures just before the deadline into
 //   timeouts, and no margin is right on every machine.
 //
@@ -27,8 +28,8 @@
 // The price: the next hop may work up to one unit (a millisecond; a second beyond eight digits of milliseconds) past our
 // deadline, and our own deadline cancels the call to it at that instant anyway. A deadline that has passed is still sent as
 // "none left" (0, or 1n for grpc-timeout, which grpc-dotnet's server reads as passed). The gRPC client interceptor keeps the
-// invariant too: grpc-dotnet rounds the time left to the nearest millisecond, so the interceptor hands it a deadline half a
-// millisecond later (CorralClientInterceptor.cs).
+// invariant too: grpc-dotnet rounds the time left down to whole milliseconds, so the interceptor hands it a deadline a
+// millisecond less one tick later (ClientCall.RoundingAllowance).
 //
 // LIMITS. Clocks that run at different rates, or a clock stepped backwards between two readings, are outside the invariant.
 using System;

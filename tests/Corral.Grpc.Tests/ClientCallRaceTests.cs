@@ -1,10 +1,14 @@
 using System;
+using System.Globalization;
+using System.Net;
+using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
 using Corral.Grpc.Tests.Protos;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -96,21 +100,22 @@ public sealed class ClientCallRaceTests
     [InlineData(1_000_000_000L)] // 100 s exactly
     public void ToCallDeadline_TimeLeftWithAFraction_GrpcDotnetNeverSendsLessThanIsLeft(long leftTicks)
     {
-        // grpc-dotnet writes grpc-timeout as Convert.ToInt64((deadline - its now).TotalMilliseconds), to the nearest (then up to
-        // three significant figures, which only adds). Whenever it reads its clock after ours, what it sends must not be less
-        // than what is left then, or the server's deadline falls before ours.
+        // grpc-dotnet (2.85, GrpcCall.CreateHttpRequestMessage) writes grpc-timeout as (deadline - its now).Ticks /
+        // TimeSpan.TicksPerMillisecond: whole milliseconds rounded DOWN (then up to three significant figures, which only adds).
+        // Whenever it reads its clock after ours, what it sends must not be less than what is left then, or the server's deadline
+        // falls before ours. Steps of 100 ticks (10 µs) over the first 2 ms: every fraction of a millisecond is met.
         var left = TimeSpan.FromTicks(leftTicks);
         var now = new DateTime(2026, 12, 7, 18, 0, 0, DateTimeKind.Utc);
         var deadline = ClientCall.ToCallDeadline(left, now, DateTime.MaxValue)!.Value;
-        for (long elapsed = 0; elapsed < Math.Min(leftTicks, 20_000); elapsed += 500)
+        for (long elapsed = 0; elapsed < Math.Min(leftTicks, 20_000); elapsed += 100)
         {
-            long sent = Convert.ToInt64((deadline - now.AddTicks(elapsed)).TotalMilliseconds);
+            long sent = GrpcDotnetSends(deadline - now.AddTicks(elapsed));
             Assert.True(
                 sent * TimeSpan.TicksPerMillisecond >= leftTicks - elapsed,
                 $"{left.TotalMilliseconds} ms left, read {elapsed / 10_000.0} ms later: grpc-dotnet sends {sent} ms");
         }
 
-        Assert.True(deadline - now - left <= ClientCall.RoundingAllowance); // and never more than half a millisecond more
+        Assert.True(deadline - now - left <= ClientCall.RoundingAllowance); // and never a whole millisecond more
     }
 
     [Fact]
@@ -118,7 +123,82 @@ public sealed class ClientCallRaceTests
     {
         var now = new DateTime(2026, 12, 7, 18, 0, 0, DateTimeKind.Utc);
         var deadline = ClientCall.ToCallDeadline(TimeSpan.FromTicks(14_000), now, DateTime.MaxValue)!.Value;
-        Assert.Equal(2, Convert.ToInt64((deadline - now).TotalMilliseconds));
+        Assert.Equal(2, GrpcDotnetSends(deadline - now));
+    }
+
+    [Fact]
+    public void ToCallDeadline_ExactBudget_GrpcDotnetSendsItExactly()
+    {
+        // The allowance is a tick short of a millisecond: a budget of whole milliseconds read at once crosses unchanged.
+        var now = new DateTime(2026, 12, 7, 18, 0, 0, DateTimeKind.Utc);
+        var deadline = ClientCall.ToCallDeadline(TimeSpan.FromMilliseconds(250), now, DateTime.MaxValue)!.Value;
+        Assert.Equal(250, GrpcDotnetSends(deadline - now));
+    }
+
+    /// <summary>The milliseconds grpc-dotnet (2.85) writes for a timeout, before its rounding to three significant figures.</summary>
+    private static long GrpcDotnetSends(TimeSpan timeout) => timeout.Ticks / TimeSpan.TicksPerMillisecond;
+
+    [Theory]
+    [InlineData(1_000_100L)] // 100.01 ms
+    [InlineData(1_003_000L)] // 100.3 ms
+    [InlineData(1_004_500L)] // 100.45 ms
+    [InlineData(1_004_900L)] // 100.49 ms
+    [InlineData(1_009_000L)] // 100.9 ms
+    public async Task Call_TimeLeftWithAFraction_RealGrpcDotnetSendsNoLessThanIsLeft(long leftTicks)
+    {
+        // The model above, checked against grpc-dotnet itself: the scope's time left is exact (a fake clock nobody advances);
+        // only grpc-dotnet's own reading of the system clock moves, by at most the time from before the call to the moment the
+        // request reaches the handler. What it sends must cover what is left less that time. (With half a millisecond of
+        // allowance it sent 100m for 100.45 ms left, read some microseconds later.) A slow machine only widens the slack.
+        var time = new FakeTimeProvider();
+        var capture = new TimeoutCapture();
+        using var channel = GrpcChannel.ForAddress("http://corral.invalid", new GrpcChannelOptions { HttpHandler = capture });
+        var client = new Protos.Probe.ProbeClient(channel.Intercept(new CorralClientInterceptor()));
+        long started = 0;
+        for (int call = 0; call < 2; call++) // the first warms up: JIT and the channel's first call out of the span measured
+        {
+            await CancelScope.RunAsync(
+                async _ =>
+                {
+                    started = TimeProvider.System.GetTimestamp();
+                    await CallIgnoringTheAnswerAsync(client);
+                },
+                new CancelScopeOptions { Timeout = TimeSpan.FromTicks(leftTicks), TimeProvider = time });
+        }
+
+        var slack = TimeProvider.System.GetElapsedTime(started, capture.At);
+        Assert.Matches("^[0-9]+m$", capture.Header); // under a second: whole milliseconds
+        var sent = TimeSpan.FromMilliseconds(long.Parse(capture.Header![..^1], CultureInfo.InvariantCulture));
+        Assert.True(
+            sent >= TimeSpan.FromTicks(leftTicks) - slack,
+            $"{leftTicks / 10_000.0} ms left, read at most {slack.TotalMilliseconds:F3} ms later: grpc-dotnet sent {capture.Header}");
+    }
+
+    private static async Task CallIgnoringTheAnswerAsync(Protos.Probe.ProbeClient client)
+    {
+        try
+        {
+            await client.UnaryAsync(new ProbeRequest());
+        }
+        catch (RpcException)
+        {
+            // The handler answers 503: only the request's header matters here.
+        }
+    }
+
+    /// <summary>Keeps the <c>grpc-timeout</c> of the last request and when it was sent; answers 503 without a network.</summary>
+    private sealed class TimeoutCapture : HttpMessageHandler
+    {
+        public string? Header { get; private set; }
+
+        public long At { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            At = TimeProvider.System.GetTimestamp();
+            Header = request.Headers.TryGetValues("grpc-timeout", out var values) ? string.Join(",", values) : null;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) { Version = HttpVersion.Version20 });
+        }
     }
 
     [Fact]
