@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the documentation site into artifacts/site: the API reference generated from the XML docs of the shipped
-# packages (src/Corral, src/Corral.Hosting, src/Corral.AspNetCore), with README.md as the home page and every page
+# Builds the documentation site into artifacts/site: the API reference generated from the XML docs of every project under
+# src/ but the analyzers (docfx.json), with README.md as the home page and every page
 # under docs/ (docfx.json at the root says what goes in; docs/toc.yml and docs/site/ hold the navigation).
 # DocFX comes from the repository's tool manifest (.config/dotnet-tools.json, restored here). Any warning fails the
 # build: a broken link, a cref that resolves to nothing, a page missing from a table of contents.
