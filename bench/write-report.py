@@ -23,39 +23,43 @@ import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# ------------------------------------------------------------------------------------------------- the goals of issue 5
-# time: ("ratio", x) = Corral/raw at most x; ("ns", x) = Corral at most x ns per operation.
-# bytes: ("per", x) = Corral at most x B per child; ("abs", x) = at most x B per operation; ("ratio", x) = Corral/raw.
+# ------------------------------------------------------------------------------------------- the goals (issue 5, then 18)
+# Issue 18 (third pass) replaced issue 5's goals for the rows it names; the others keep issue 5's.
+# time: ("ratio", x) = Corral/baseline at most x; ("ns", x) = Corral at most x ns per operation.
+# bytes: ("per", x) = Corral at most x B per child; ("abs", x) = at most x B per operation; ("ratio", x) = Corral/baseline.
+# base: the baseline's method in the same class (default "Raw", the class's [Benchmark(Baseline = true)]). The scope rows'
+# Raw is the hand-written equivalent of an ambient scope (new CTS + AsyncLocal set and restore + Dispose, issue 18); the
+# shield keeps issue 5's goal against a bare token source (RawTokenSource).
 GOALS = [
     dict(cls="SpawnInline", corral="Corral", per=1_000,
          scenario="spawn 1,000 children in a group, each awaits `Task.Yield()`, join",
-         time=("ratio", 1.3), time_text="≤ 1.3× (stretch 1.15×)", bytes=("per", 144), bytes_text="≤ 144 B per child"),
+         time=("ratio", 1.2), time_text="≤ 1.2× in every run", bytes=("per", 160), bytes_text="≤ 160 B per child"),
     dict(cls="SpawnThreadPool", corral="Corral", per=1_000,
          scenario="spawn 1,000 children through the thread pool (child completes at once), join; median of 3 launches",
-         time=("ratio", 1.0), time_text="≤ 1.0×", bytes=("per", 240), bytes_text="≤ 240 B per child"),
+         time=("ratio", 1.2), time_text="≤ 1.2×", bytes=("per", 240), bytes_text="≤ 240 B per child"),
     dict(cls="ChildScopeCancel", corral="Corral", per=100,
          scenario="100 child scopes whose tokens are used (Register + `Task.Delay(∞, token)`), cancelled by their parent",
-         time=("ratio", 0.6), time_text="≤ 0.6×", bytes=("ratio", 0.75), bytes_text="≤ 0.75× raw bytes"),
-    dict(cls="Checkpoint", corral="Corral", per=1, amortised=True,
+         time=("ratio", 0.8), time_text="≤ 0.8×", bytes=("ratio", 1.0), bytes_text="≤ 1.0× raw bytes"),
+    dict(cls="Checkpoint", corral="Corral", base="AsyncLocalRead", per=1, amortised=True,
          scenario="checkpoint that finds no cancellation: `await CancelScope.CheckpointAsync()` in a scope",
-         time=("ns", 5.0), time_text="≤ 5 ns", bytes=("abs", 0), bytes_text="0 B"),
-    dict(cls="Checkpoint", corral="CorralSync", per=1, extra=True, amortised=True,
+         time=("ratio", 1.2), time_text="≤ 1.2× an AsyncLocal read, every run", bytes=("abs", 0), bytes_text="0 B"),
+    dict(cls="Checkpoint", corral="CorralSync", base="AsyncLocalRead", per=1, extra=True, amortised=True,
          scenario="… the synchronous checkpoint `CancelScope.ThrowIfCancelled()`",
-         time=("ns", 5.0), time_text="≤ 5 ns", bytes=("abs", 0), bytes_text="0 B"),
-    dict(cls="Checkpoint", corral="CorralInChild", per=1, extra=True, amortised=True,
+         time=("ratio", 1.2), time_text="≤ 1.2× an AsyncLocal read, every run", bytes=("abs", 0), bytes_text="0 B"),
+    dict(cls="Checkpoint", corral="CorralInChild", base="AsyncLocalRead", per=1, extra=True, amortised=True,
          scenario="… `await CancelScope.CheckpointAsync()` in a group's child",
-         time=("ns", 5.0), time_text="≤ 5 ns", bytes=("abs", 0), bytes_text="0 B"),
+         time=("ratio", 1.2), time_text="≤ 1.2× an AsyncLocal read, every run", bytes=("abs", 0), bytes_text="0 B"),
     dict(cls="ScopeEnterExit", corral="Corral", per=1,
          scenario="cancel scope enter and exit: `CancelScope.RunAsync(_ => Task.CompletedTask)`",
-         time=("ratio", 3.0), time_text="≤ 3×", bytes=("abs", 48), bytes_text="≤ 48 B"),
-    dict(cls="ScopeEnterExit", corral="CorralShield", per=1,
-         scenario="shield enter and exit: `CancelScope.ShieldAsync(_ => Task.CompletedTask)`",
+         time=("ratio", 1.5), time_text="≤ 1.5×", bytes=("ratio", 1.0), bytes_text="≤ 1.0× raw bytes"),
+    dict(cls="ScopeEnterExit", corral="CorralShield", base="RawTokenSource", per=1,
+         scenario="shield enter and exit: `CancelScope.ShieldAsync(_ => Task.CompletedTask)` (issue 5's goal)",
          time=("ratio", 3.0), time_text="≤ 3×", bytes=("abs", 0), bytes_text="0 B"),
     dict(cls="DeadlineEnterExit", corral="Corral", per=1,
          scenario="deadline scope enter and exit: `MoveOnAfterAsync(5 min, _ => Task.CompletedTask)`",
-         time=("ratio", 1.0), time_text="≤ 1.0×", bytes=("ratio", 1.0), bytes_text="≤ 1.0× raw bytes"),
+         time=("ratio", 1.5), time_text="≤ 1.5×", bytes=("ratio", 1.0), bytes_text="≤ 1.0× raw bytes"),
     dict(cls="DeadlinesWhileManyLive", corral="Corral", per=1,
-         scenario="arm and disarm a deadline (scope enter/exit) while 100,000 deadlines are live",
+         scenario="arm and disarm a deadline (scope enter/exit) while 100,000 deadlines are live (issue 5's goal)",
          time=("ratio", 0.5), time_text="≤ 0.5×", bytes=("abs", 100), bytes_text="≤ 100 B"),
     dict(cls="CancelGroup", corral="Corral", per=100_000,
          scenario="cancel a group of 100,000 waiting children (`Task.Delay(∞, ct)`), until the group returns",
@@ -65,8 +69,12 @@ GOALS = [
          time=("ratio", 1.0), time_text="≤ 1.0×", bytes=("ratio", 1.0), bytes_text="≤ 1.0× raw bytes"),
     dict(cls="EmptyGroup", corral="Corral", per=1,
          scenario="empty group open and close: `TaskGroup.RunAsync(_ => Task.CompletedTask)`",
-         time=("ratio", 2.0), time_text="≤ 2×", bytes=("abs", 128), bytes_text="≤ 128 B"),
+         time=("ratio", 2.0), time_text="≤ 2×", bytes=("abs", 200), bytes_text="≤ 200 B"),
 ]
+
+# The 1,000,000-children live-memory goal (issue 18): at most this many live bytes per child, and this ratio to raw tasks.
+ALIVE_BYTES_PER_CHILD = 170
+ALIVE_RATIO = 1.5
 
 # ------------------------------------------------------------------------------------------------- the goals of issue 7
 # Same shape as GOALS; unit = what "per" counts (items here). per_item_time = show raw and Corral per item, not per operation.
@@ -164,7 +172,7 @@ def judge(goal, raw, corral):
     if not time_ok:
         extra = (corral["ns"] - raw["ns"]) / per
         if kind == "ratio":
-            notes.append(f"time {ratio:.2f}× against ≤ {limit}×: {fmt_ns(extra)} more {unit} than raw")
+            notes.append(f"time {ratio:.2f}× against ≤ {limit}×: {fmt_ns(extra)} more {unit} than the baseline")
         else:
             notes.append(f"{fmt_ns(corral['ns'])} against ≤ {limit} ns")
     if bytes_ok is False:
@@ -327,7 +335,7 @@ def main():
     w("|---|---|---:|---:|---:|---|---|---|---|")
     misses = []
     for goal in GOALS:
-        raw, corral = get(goal["cls"], "Raw"), get(goal["cls"], goal["corral"])
+        raw, corral = get(goal["cls"], goal.get("base", "Raw")), get(goal["cls"], goal["corral"])
         if raw is None or corral is None:
             w(f"| {goal['scenario']} | — | — | — | — | {goal['time_text']} | — | {goal['bytes_text']} | **not measured** |")
             misses.append((goal, ["no result in this run"]))
@@ -348,15 +356,15 @@ def main():
         n = alive["children"]
         raw_live, corral_live = alive["raw"]["liveBytes"], alive["corral"]["liveBytes"]
         ratio = corral_live / raw_live
-        ok = ratio <= 1.3
+        ok = ratio <= ALIVE_RATIO and corral_live / n <= ALIVE_BYTES_PER_CHILD
         w(f"| {n:,} children alive at once (parked on one `TaskCompletionSource`), live heap | {n:,} raw tasks + `Task.WhenAll` | "
-          f"{raw_live / n:,.0f} B/child | {corral_live / n:,.0f} B/child | {ratio:.2f}× | ≤ 1.3× memory | "
-          f"(live bytes) | | {'**met**' if ok else '**not met** (memory)'} |")
+          f"{raw_live / n:,.0f} B/child | {corral_live / n:,.0f} B/child | {ratio:.2f}× | ≤ {ALIVE_RATIO}× memory | "
+          f"(live bytes) | ≤ {ALIVE_BYTES_PER_CHILD} B per child | {'**met**' if ok else '**not met** (memory)'} |")
         if not ok:
             misses.append((dict(scenario=f"{n:,} children alive at once"),
-                           [f"{corral_live / n:,.0f} live B per child against {raw_live / n:,.0f} B raw: {(corral_live - raw_live) / n:,.0f} B more per child"]))
+                           [f"{corral_live / n:,.0f} live B per child against ≤ {ALIVE_BYTES_PER_CHILD} B (raw {raw_live / n:,.0f} B): {(corral_live - raw_live) / n:,.0f} B more per child than raw"]))
     else:
-        w("| 1,000,000 children alive at once | the same number of raw tasks | — | — | — | ≤ 1.3× memory | | | **not measured** |")
+        w(f"| 1,000,000 children alive at once | the same number of raw tasks | — | — | — | ≤ {ALIVE_RATIO}× memory | | ≤ {ALIVE_BYTES_PER_CHILD} B per child | **not measured** |")
     w("| **Issue 7: safe producers and structured parallel loops** | | | | | | | | |")
     for goal in GOALS_7:
         raw, corral = get(goal["cls"], "Raw"), get(goal["cls"], goal["corral"])
