@@ -88,4 +88,4 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) core
 echo
 echo "ReportAnalyzer (the compiler's own account of the time in each analyzer, one build):"
 dotnet build "$work/corpus/Corpus.csproj" --no-restore --no-incremental -nologo -v d -p:WithCorralAnalyzers=true -p:ReportAnalyzer=true \
-    | grep -E 'Total analyzer execution time|^[0-9]*>?\s*[<0-9.]+\s+[<0-9]+\s+Corral\.Analyzers' | sed -E 's/^[0-9]+>//; s/^ *//' | sort -u -k1,1n
+    | grep -E 'Total analyzer execution time|^[0-9]*>?\s*[<0-9.]+\s+[<0-9]+\s+Corral\.Analyzers' | sed -E 's/^[0-9]+>//; s/^ *//' | sort -u | sort -k1,1n
