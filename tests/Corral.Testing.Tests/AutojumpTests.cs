@@ -161,6 +161,32 @@ public sealed class AutojumpTests
     }
 
     [Fact]
+    public async Task RunAsync_BodyTaskRunsWithoutTheRunsContext_ClockHoldsStillUntilItCompletes()
+    {
+        // The task a scope's body returns is the run's work until it completes, even when its thread never carries the run's
+        // context, so that no count of the run's threads sees it: the run holds its clock for it (TestRun.Runner.cs). The
+        // same holds in the window where a Task.Run worker has left the run's context and not yet completed its task.
+        bool completed = false;
+        await CorralTest.RunAsync(async (clock, ct) =>
+        {
+#pragma warning disable RS0030 // a worker thread busy for real time is the case under test (trio #456)
+            completed = await CancelScope.MoveOnAfterAsync(TimeSpan.FromMilliseconds(1), _ => RunWithoutTheRunsContext(() => Thread.Sleep(200)));
+#pragma warning restore RS0030
+            Assert.Equal(TimeSpan.Zero, clock.Elapsed);
+        });
+
+        Assert.True(completed);
+    }
+
+    private static Task RunWithoutTheRunsContext(Action work)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(work);
+        }
+    }
+
+    [Fact]
     public async Task RunAsync_RealDelayOutsideTheClock_TimeJumpsPastIt()
     {
         // The documented limit: a wait on the real clock is invisible to the run, so the virtual timeout around it fires.

@@ -29,9 +29,18 @@ internal sealed class CorralContinuation
     /// </summary>
     internal bool Registered { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the continuation has reached the run: queued to it
+    /// (<see cref="TestRun.Enqueue"/>) or running on the scheduler thread (<see cref="Run"/>). Until then a continuation
+    /// registered on a task that runs elsewhere holds the run's clock (<see cref="TestRun.HoldsTaskRunningElsewhereLocked"/>).
+    /// INVARIANT: written under the run's gate or on the scheduler thread; read under the gate on the scheduler thread.
+    /// </summary>
+    internal bool Settled { get; set; }
+
     /// <summary>Runs the continuation on the current thread, as a thread-pool thread would (see <see cref="TestRun.RunCorralContinuation"/>).</summary>
     internal void Run()
     {
+        Settled = true;
         if (!Registered)
         {
             // Inside the registration (the race above): run it later, from the run's queue, as a task like any other.

@@ -3,7 +3,8 @@
 //
 // INVARIANTS.
 //   * Time never moves, and no waiter is woken, unless every look of one quiet moment agreed: nothing ready, no due timer,
-//     no other thread in the run's code, the pool past the run's marker (TestRun.PoolWork.cs), and the activity count
+//     no other thread in the run's code, no task Corral waits on running
+//     elsewhere (TestRun.Runner.cs), the pool past the run's marker (TestRun.PoolWork.cs), and the activity count
 //     unchanged since the moment began (epoch). Anything that bumps the activity between the looks starts over.
 //   * Quiet time is real time since the last activity (_lastActivityStamp); nothing happens before AutojumpThreshold, or
 //     the smallest waiter's cushion when there are waiters, has passed.
@@ -88,9 +89,9 @@ internal sealed partial class TestRun
                 return true;
             }
 
-            if (_foreignThreads > 0)
+            if (_foreignThreads > 0 || HoldsTaskRunningElsewhereLocked())
             {
-                // Their leaving bumps the activity and pulses.
+                // Their leaving bumps the activity and pulses; so does the continuation of a task that ran elsewhere, queued.
                 WaitLocked(TimeSpan.FromMilliseconds(100));
                 return true;
             }
@@ -119,12 +120,13 @@ internal sealed partial class TestRun
 
         // The instants when no count shows a pool thread that holds work of the run's (it has taken an item and not yet
         // entered the run's context; it has left the context of a Task.Run delegate and not yet completed its task:
-        // TestRun.ForeignThreads.cs) are narrowed by a yield and a second look, not closed.
+        // TestRun.ForeignThreads.cs) are narrowed by a yield and a second look, not closed; the second is closed for the
+        // delegate tasks Corral's own code waits on (HoldsTaskRunningElsewhereLocked).
         Thread.Yield();
         TimeSpan? cushion = null;
         lock (_gate)
         {
-            if (_activity != epoch || _ready.Count > 0 || _foreignThreads > 0)
+            if (_activity != epoch || _ready.Count > 0 || _foreignThreads > 0 || HoldsTaskRunningElsewhereLocked())
             {
                 return true;
             }

@@ -21,8 +21,11 @@
 //      completion will queue to the run (Corral's continuation through the runner, a user's await posted to the run's
 //      context) is not there yet.
 //   Both windows are microseconds long unless the thread is preempted there (a loaded machine); the yield and second
-//   look in OnIdle (TestRun.Autojump.cs) narrow them, they do not close them. A quiet run with a timer armed may jump in
-//   either: the known intermittent of AutojumpTests.RunAsync_WorkerThreadRunsTheRunsCode_ClockHoldsStill at load ~50.
+//   look in OnIdle (TestRun.Autojump.cs) narrow them. The exit window is closed for a delegate task that Corral's own
+//   code waits on (a scope's or a child's body that returns it): the run holds its clock until that task's continuation
+//   reaches it (TestRun.Runner.cs, HoldsTaskRunningElsewhereLocked), which is what made
+//   AutojumpTests.RunAsync_WorkerThreadRunsTheRunsCode_ClockHoldsStill fail now and then under load (a clean CI run,
+//   2026-12-07: the clock at 1 ms). A user's own `await Task.Run(...)` keeps both windows.
 //   3. A thread that enters and never leaves (blocked in a synchronous wait for the run): the run is never quiet; the
 //      safety timeout reports it (TestRun.Watcher.cs), naming the count.
 using System;

@@ -12,6 +12,7 @@
 //
 // THE RACE, CASE BY CASE: the registration against the task's completion (written out by OnCompleted).
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
@@ -21,6 +22,12 @@ namespace Corral.Testing.Core;
 
 internal sealed partial class TestRun
 {
+    /// <summary>
+    /// Corral's continuations registered on a task queued or running on another thread, until they reach the run
+    /// (<see cref="HoldsTaskRunningElsewhereLocked"/>). Guarded by <see cref="_gate"/>.
+    /// </summary>
+    private readonly List<CorralContinuation> _runningElsewhere = new();
+
     /// <summary>Runs a continuation of Corral's (see <see cref="OnCompleted"/>): the state is the run and the continuation.</summary>
     private static readonly Action<Task, object?> s_runCorralContinuation =
         static (_, state) => ((CorralContinuation)state!).Run();
@@ -56,6 +63,10 @@ internal sealed partial class TestRun
         var options = task.IsCompleted
             ? TaskContinuationOptions.HideScheduler
             : TaskContinuationOptions.HideScheduler | TaskContinuationOptions.ExecuteSynchronously;
+
+        // A delegate task queued or running on another thread (Task.Run, StartNew): it is the run's work until its
+        // continuation reaches the run, whether or not its thread carries the run's context (RunningElsewhere's cases).
+        var runningElsewhere = task.Status is TaskStatus.WaitingToRun or TaskStatus.Running or TaskStatus.WaitingForChildrenToComplete;
         var corral = new CorralContinuation(this, continuation);
         var flow = ExecutionContext.IsFlowSuppressed() ? default(AsyncFlowControl?) : ExecutionContext.SuppressFlow();
         try
@@ -68,6 +79,41 @@ internal sealed partial class TestRun
         }
 
         corral.Registered = true;
+        if (runningElsewhere)
+        {
+            lock (_gate)
+            {
+                if (!corral.Settled)
+                {
+                    _runningElsewhere.Add(corral);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a task that Corral's code waits on still runs elsewhere, its continuation not yet in the run: the run is not
+    /// quiet. Drops the entries whose continuation has reached the run. Under <see cref="_gate"/>, on the scheduler thread.
+    /// </summary>
+    /// <remarks>
+    /// The cases, for a continuation registered on a delegate task that was queued or running at registration:
+    /// 1. the task completes on another thread: the continuation is queued to the run (Enqueue), which marks it settled in
+    ///    the same lock as it adds it to the ready queue, so OnIdle sees it held or ready, never neither;
+    /// 2. the task completes on the scheduler thread (inlined by a synchronous wait there): the continuation runs inline,
+    ///    and Run marks it settled, on the scheduler thread, before OnIdle can look again;
+    /// 3. the task completes between the status read and the registration: the continuation is queued (case 1) before
+    ///    the entry is added, and the entry is not added (it is settled);
+    /// 4. the task never completes (a delegate blocked for ever, a scheduler that never runs it): the run is never quiet and
+    ///    the safety timeout reports it, as for a thread blocked in the run's context.
+    /// This closes the exit window of TestRun.ForeignThreads.cs for the tasks Corral itself waits on (a scope's or a child's
+    /// body that returns the Task.Run task); a user's own await of Task.Run is registered through the run's
+    /// SynchronizationContext, where the run cannot see the task, and keeps the window.
+    /// </remarks>
+    internal bool HoldsTaskRunningElsewhereLocked()
+    {
+        Debug.Assert(Monitor.IsEntered(_gate), "under the lock");
+        _runningElsewhere.RemoveAll(static c => c.Settled);
+        return _runningElsewhere.Count > 0;
     }
 
     /// <summary>

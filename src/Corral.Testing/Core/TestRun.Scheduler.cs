@@ -45,6 +45,12 @@ internal sealed partial class TestRun
     {
         lock (_gate)
         {
+            if (task.AsyncState is CorralContinuation corral)
+            {
+                // In the ready queue from now on, in the same lock: OnIdle never sees it neither held nor ready.
+                corral.Settled = true;
+            }
+
             if (_state != RunState.Ended)
             {
                 _ready.Add(task);
