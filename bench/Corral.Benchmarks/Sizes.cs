@@ -59,7 +59,8 @@ internal static class Sizes
         Add("Corral: a scope (`CancelScope`)", typeof(CancelScope));
         Add("Corral: a group (`TaskGroup`)", typeof(TaskGroup));
         Add("Corral: per child, its record (`TaskRecord`)", corral.GetType("Corral.Core.TaskRecord"));
-        Add("Corral: per child that suspends, the callback that reports its end (`Action`)", typeof(Action));
+        Add("Corral: per tracked child that suspends, the runtime's continuation for the shared callback that reports its end (`AwaitTaskContinuation`: the callback and the child's context)", core.GetType("System.Threading.Tasks.AwaitTaskContinuation"));
+        Add("Corral: … untracked, or in a test run, the callback bound to the child's record instead (`Action`)", typeof(Action));
         Add("Corral: per child on the thread-pool path, the queued work item (`QueueUserWorkItemCallback<TaskRecord>`)", core.GetType("System.Threading.QueueUserWorkItemCallback`1")?.MakeGenericType(corral.GetType("Corral.Core.TaskRecord")!));
         Add("Corral: per group whose body suspends, the body runner (`RunBodyAsync` box)", Box(typeof(TaskGroup), "RunBodyAsync", typeof(object), typeof(object)));
         Add("Corral: per scope whose body suspends, its run (`ScopeRun`; its task is one more `Task<bool>`)", corral.GetType("Corral.CancelScope+ScopeRun`2")?.MakeGenericType(typeof(bool), typeof(bool)));
