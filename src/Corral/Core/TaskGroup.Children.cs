@@ -158,7 +158,7 @@ public sealed partial class TaskGroup
     /// <summary>
     /// Registers the one continuation that finishes a suspended child. A tracked child's continuation is a shared delegate
     /// that flows the child's own context and finds the record there as the ambient value: the runtime's continuation
-    /// object (32 B) is then all a child pays, where a delegate bound to the record costs 64 B. An untracked child (its
+    /// object (40 B, `AwaitTaskContinuation`) is then all a child pays, where a delegate bound to the record costs 64 B. An untracked child (its
     /// ambient value is the group's scope), one whose delegate left another context behind (it set an
     /// <see cref="AsyncLocal{T}"/> outside an async method, or suppressed the flow), and a child started on a test run's
     /// thread (its continuation goes through the run's runner, <see cref="Continuations"/>) get the bound delegate.
