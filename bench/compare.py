@@ -65,13 +65,15 @@ def main():
     parser.add_argument("--pairs", type=int, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--bench", help="the commit whose bench/ both sides ran (BENCH=...)")
+    parser.add_argument("--drop", default="", help="the scenario files both sides left out (DROP=...)")
     args = parser.parse_args()
 
     runs = {side: [load_run(os.path.join(args.out, f"{side}-{i}")) for i in range(1, args.pairs + 1)] for side in "AB"}
     keys = sorted(set().union(*[set(r) for r in runs["A"] + runs["B"]]))
     lines = [
         f"A = `{args.a[:10]}`, B = `{args.b[:10]}`; {args.pairs} alternating runs each (A B A B …), short job"
-        + (f"; both sides ran the benchmarks of `{args.bench[:10]}`." if args.bench else "."),
+        + (f"; both sides ran the benchmarks of `{args.bench[:10]}`" if args.bench else "")
+        + (f", without {', '.join(args.drop.split())}" if args.drop.strip() else "") + ".",
         "",
         "| row | A runs | B runs | B/A per pair (time) | corral/raw A runs | corral/raw B runs | B/A per pair (corral/raw) | median | noise (A spread) | verdict | bytes A → B |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -7,6 +7,9 @@
 #   BENCH=B bench/compare.sh A B               both sides run the benchmarks of B (or any commit): a row or baseline that
 #                                              only B has is then measured on A too (only bench/ is taken from it)
 #   MEMORY=1 bench/compare.sh A B              also the 1,000,000-children live-memory mode (--memory), alternating too
+#   DROP='CaptureStacks DashboardUpdate' BENCH=B bench/compare.sh A B
+#                                              leaves those files of bench/Corral.Benchmarks/Scenarios out on both sides
+#                                              (classes that use API the older commit lacks, so it builds at all)
 #
 # Both commits are built in Release in temporary git worktrees (removed at the end). Then the two builds' BenchmarkDotNet
 # runs alternate, A B A B …, each a fresh run of the short job (--short: 1 launch, 3 warmups, 7 iterations of 250 ms), so
@@ -62,6 +65,11 @@ for side in A B; do
         rm -rf "$work/$side/bench"
         git -C "$repo" archive "$bench" bench | tar -x -C "$work/$side"
     fi
+    for name in ${DROP:-}; do
+        file="$work/$side/bench/Corral.Benchmarks/Scenarios/$name.cs"
+        [ -f "$file" ] || { echo "compare.sh: DROP names $name, but $file does not exist" >&2; exit 2; }
+        rm "$file"
+    done
     dotnet build -c Release "$work/$side/bench/Corral.Benchmarks/Corral.Benchmarks.csproj" -v quiet -nologo >"$out/build-$side.log" 2>&1 || {
         echo "compare.sh: the build of $side failed; see $out/build-$side.log" >&2
         exit 1
@@ -93,4 +101,4 @@ while [ "$i" -le "$pairs" ]; do
     i=$((i + 1))
 done
 
-python3 "$repo/bench/compare.py" --a "$a" --b "$b" --pairs "$pairs" --out "$out" ${bench:+--bench "$bench"}
+python3 "$repo/bench/compare.py" --a "$a" --b "$b" --pairs "$pairs" --out "$out" ${bench:+--bench "$bench"} --drop "${DROP:-}"
