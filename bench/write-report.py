@@ -284,6 +284,7 @@ def main():
     parser.add_argument("--artifacts", default=os.path.join(ROOT, "BenchmarkDotNet.Artifacts"))
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     parser.add_argument("--command", default="bench/run.sh")
+    parser.add_argument("--commit", help="the commit the results are of, when the report is regenerated later (default: HEAD)")
     parser.add_argument("--splice-dashboard", action="store_true",
                         help="only rewrite the dashboard section of the existing report (a --filter '*DashboardUpdate*' run)")
     args = parser.parse_args()
@@ -314,7 +315,7 @@ def main():
     w("## How these numbers were made")
     w("")
     w(f"- Command (from the repository root): `{args.command}`")
-    w(f"- Commit measured: `{git_commit()}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    w(f"- Commit measured: `{args.commit or git_commit()}`, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
     if written:
         w("- When each class's results were written (a `--filter` run refreshes only its classes and keeps the others' "
           "earlier results, which may come from an earlier commit): "
