@@ -55,7 +55,7 @@ namespace Corral.Testing;
 /// </list>
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-public sealed class VirtualClock : TimeProvider
+public sealed partial class VirtualClock : TimeProvider
 {
     /// <summary>Guards the heap, <see cref="_nowTicks"/> and <see cref="_ended"/>; never held while user code runs.</summary>
     private readonly object _gate = new();
@@ -68,12 +68,6 @@ public sealed class VirtualClock : TimeProvider
 
     /// <summary>Told whenever the set of armed timers changes, so the run's loop re-examines it (outside <see cref="_gate"/>).</summary>
     private readonly Action? _onTimersChanged;
-
-    /// <summary>The armed timers, a min-heap on (due, sequence); slots at and past <see cref="_count"/> are null.</summary>
-    private VirtualTimer?[] _heap = new VirtualTimer?[16];
-
-    /// <summary>Number of armed timers.</summary>
-    private int _count;
 
     /// <summary>The current instant in UTC ticks. INVARIANT: never decreases, and never passes an armed timer's due time
     /// except while that timer is being fired.</summary>
@@ -382,101 +376,6 @@ public sealed class VirtualClock : TimeProvider
                 $"Cannot {what}: this VirtualClock belongs to a CorralTest run that has ended, so its time no longer moves and " +
                 "a timer on it would never fire. Keep the clock, and everything that waits on it, inside the run's body, or " +
                 "start a new run with CorralTest.RunAsync.");
-        }
-    }
-
-    private void InsertLocked(VirtualTimer timer)
-    {
-        if (_count == _heap.Length)
-        {
-            Array.Resize(ref _heap, _count * 2);
-        }
-
-        timer.HeapIndex = _count;
-        _heap[_count++] = timer;
-        SiftUp(timer.HeapIndex);
-    }
-
-    private void RemoveAtLocked(int index)
-    {
-        var removed = _heap[index]!;
-        var last = --_count;
-        if (index != last)
-        {
-            var moved = _heap[last]!;
-            _heap[index] = moved;
-            moved.HeapIndex = index;
-            _heap[last] = null;
-            SiftDown(index);
-            SiftUp(moved.HeapIndex);
-        }
-        else
-        {
-            _heap[last] = null;
-        }
-
-        removed.HeapIndex = -1;
-    }
-
-    private void SiftUp(int index)
-    {
-        var item = _heap[index]!;
-        while (index > 0)
-        {
-            var parentIndex = (index - 1) >> 1;
-            var parent = _heap[parentIndex]!;
-            if (!item.FiresBefore(parent))
-            {
-                break;
-            }
-
-            _heap[index] = parent;
-            parent.HeapIndex = index;
-            index = parentIndex;
-        }
-
-        _heap[index] = item;
-        item.HeapIndex = index;
-    }
-
-    private void SiftDown(int index)
-    {
-        var item = _heap[index]!;
-        while (true)
-        {
-            var child = (index << 1) + 1;
-            if (child >= _count)
-            {
-                break;
-            }
-
-            if (child + 1 < _count && _heap[child + 1]!.FiresBefore(_heap[child]!))
-            {
-                child++;
-            }
-
-            if (!_heap[child]!.FiresBefore(item))
-            {
-                break;
-            }
-
-            _heap[index] = _heap[child];
-            _heap[index]!.HeapIndex = index;
-            index = child;
-        }
-
-        _heap[index] = item;
-        item.HeapIndex = index;
-    }
-
-    [Conditional("DEBUG")]
-    private void AssertInvariants()
-    {
-        Debug.Assert(Monitor.IsEntered(_gate), "under the lock");
-        for (var i = 0; i < _count && _count <= 64; i++)
-        {
-            Debug.Assert(_heap[i]!.HeapIndex == i, "each timer knows its slot");
-            Debug.Assert(i == 0 || !_heap[i]!.FiresBefore(_heap[(i - 1) >> 1]!), "heap order");
         }
     }
 }
