@@ -215,59 +215,24 @@ internal static class MoveNextScanner
                 return null;
             }
 
-            long operand = 0;
-            switch (op.OperandType)
+            var size = OperandSize(op.OperandType);
+            if (at + size > il.Length)
             {
-                case OperandType.InlineNone:
-                    break;
-                case OperandType.ShortInlineBrTarget:
-                case OperandType.ShortInlineI:
-                case OperandType.ShortInlineVar:
-                    if (at + 1 > il.Length)
-                    {
-                        return null;
-                    }
+                return null;
+            }
 
-                    operand = op.OperandType == OperandType.ShortInlineI ? (sbyte)il[at] : il[at];
-                    at += 1;
-                    break;
-                case OperandType.InlineVar:
-                    if (at + 2 > il.Length)
-                    {
-                        return null;
-                    }
-
-                    operand = BitConverter.ToUInt16(il, at);
-                    at += 2;
-                    break;
-                case OperandType.InlineI8:
-                case OperandType.InlineR:
-                    if (at + 8 > il.Length)
-                    {
-                        return null;
-                    }
-
-                    operand = BitConverter.ToInt64(il, at);
-                    at += 8;
-                    break;
-                case OperandType.InlineSwitch:
-                    if (at + 4 > il.Length)
-                    {
-                        return null;
-                    }
-
-                    var count = BitConverter.ToInt32(il, at);
-                    at += 4 + (4 * count);
-                    break;
-                default: // every other operand is 4 bytes: tokens, 32-bit branches and constants, ShortInlineR
-                    if (at + 4 > il.Length)
-                    {
-                        return null;
-                    }
-
-                    operand = BitConverter.ToInt32(il, at);
-                    at += 4;
-                    break;
+            long operand = size switch
+            {
+                0 => 0,
+                1 => op.OperandType == OperandType.ShortInlineI ? (sbyte)il[at] : il[at],
+                2 => BitConverter.ToUInt16(il, at),
+                8 => BitConverter.ToInt64(il, at),
+                _ => BitConverter.ToInt32(il, at),
+            };
+            at += size;
+            if (op.OperandType == OperandType.InlineSwitch)
+            {
+                at += 4 * (int)operand; // the operand is the count of the 32-bit targets that follow
             }
 
             list.Add(new Instruction(start, op.Value, operand));
@@ -275,6 +240,16 @@ internal static class MoveNextScanner
 
         return list;
     }
+
+    /// <summary>The bytes an instruction's operand takes after its opcode (a switch's targets not included).</summary>
+    private static int OperandSize(OperandType type) => type switch
+    {
+        OperandType.InlineNone => 0,
+        OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
+        OperandType.InlineVar => 2,
+        OperandType.InlineI8 or OperandType.InlineR => 8,
+        _ => 4, // tokens, 32-bit branches and constants, ShortInlineR, a switch's count
+    };
 
     private static Dictionary<int, OpCode> BuildTable()
     {
