@@ -178,6 +178,50 @@ public sealed class AutojumpTests
         Assert.True(completed);
     }
 
+    [Fact]
+    public async Task RunAsync_ChildTaskQueuedElsewhereRunsOnTheRunsThread_ClockMovesOnAfterIt()
+    {
+        // A child's task queued to another scheduler holds the clock (the test above); when that task then runs and completes
+        // on the run's own thread, its continuation runs inline there, and the run must let go of it so time moves again.
+        var elsewhere = new ManualScheduler();
+        await CorralTest.RunAsync(
+            async (clock, ct) =>
+            {
+                await TaskGroup.RunAsync(async group =>
+                {
+                    var queued = Task.Factory.StartNew(() => { }, CancellationToken.None, TaskCreationOptions.None, elsewhere);
+                    group.Start(_ => queued);
+                    elsewhere.RunAll(); // on the run's thread: the task and Corral's continuation of it run inline here
+                    await CancelScope.SleepAsync(TimeSpan.FromSeconds(1));
+                });
+
+                Assert.Equal(TimeSpan.FromSeconds(1), clock.Elapsed);
+            },
+            new CorralTestOptions { Timeout = TimeSpan.FromSeconds(10) });
+    }
+
+    /// <summary>A scheduler that runs its tasks only when told, on the calling thread.</summary>
+    private sealed class ManualScheduler : TaskScheduler
+    {
+        private readonly List<Task> _queued = new();
+
+        public void RunAll()
+        {
+            foreach (var task in _queued.ToArray())
+            {
+                TryExecuteTask(task);
+            }
+
+            _queued.Clear();
+        }
+
+        protected override void QueueTask(Task task) => _queued.Add(task);
+
+        protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued) => false;
+
+        protected override IEnumerable<Task> GetScheduledTasks() => _queued;
+    }
+
     private static Task RunWithoutTheRunsContext(Action work)
     {
         using (ExecutionContext.SuppressFlow())
